@@ -1,0 +1,338 @@
+// Package alertmanager embeds Alertmanager's pipeline in the appliance: alert
+// store, silences, notification log, inhibitor, dispatcher with its route
+// tree, receiver integrations, and the v2 API — built from the alertmanager
+// packages the way alertmanager's own app package wires them, minus the UI
+// and with silences and notification log persisted on every change.
+package alertmanager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/alertmanager/api"
+	"github.com/prometheus/alertmanager/cluster"
+	amconfig "github.com/prometheus/alertmanager/config"
+	"github.com/prometheus/alertmanager/config/receiver"
+	"github.com/prometheus/alertmanager/dispatch"
+	"github.com/prometheus/alertmanager/eventrecorder"
+	"github.com/prometheus/alertmanager/featurecontrol"
+	"github.com/prometheus/alertmanager/inhibit"
+	"github.com/prometheus/alertmanager/labelset"
+	"github.com/prometheus/alertmanager/nflog"
+	"github.com/prometheus/alertmanager/notify"
+	"github.com/prometheus/alertmanager/provider"
+	"github.com/prometheus/alertmanager/provider/mem"
+	"github.com/prometheus/alertmanager/silence"
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/alertmanager/timeinterval"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/route"
+)
+
+// Options configure the embedded Alertmanager.
+type Options struct {
+	DataDir     string        // silences and nflog snapshots live here
+	Retention   time.Duration // of silences and notification log entries
+	ExternalURL *url.URL      // used in templates (.ExternalURL) and silence links
+	// Peer is the gossip cluster member, or nil for a single node.
+	Peer *cluster.Peer
+	// PeerTimeout is the per-position wait before sending in a cluster.
+	PeerTimeout time.Duration
+}
+
+// Alertmanager is the running pipeline. Its config-scoped parts (routes,
+// receivers, inhibitor, dispatcher) are rebuilt by ApplyConfig; the rest lives
+// as long as the process.
+type Alertmanager struct {
+	opts   Options
+	logger *slog.Logger
+
+	alerts    *mem.Alerts
+	silences  *silence.Silences
+	nflog     *nflog.Log
+	silencer  *silence.Silencer
+	api       *api.API
+	handler   http.Handler
+	pipelines *notify.PipelineBuilder
+	dispMet   *dispatch.DispatcherMetrics
+	recorder  eventrecorder.Recorder
+
+	silPersist *persister
+	nflPersist *persister
+	stopMaint  chan struct{}
+	maintDone  chan struct{}
+
+	dispatcher atomic.Pointer[dispatch.Dispatcher]
+	inhibitor  atomic.Pointer[inhibit.Inhibitor]
+	config     atomic.Pointer[amconfig.Config]
+	startTime  time.Time
+}
+
+// New restores silences and the notification log from DataDir and builds the
+// long-lived parts. Call ApplyConfig before alerts can be dispatched.
+func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanager, error) {
+	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create alertmanager data dir: %w", err)
+	}
+	if o.Retention == 0 {
+		o.Retention = 120 * time.Hour
+	}
+	am := &Alertmanager{opts: o, logger: logger, startTime: time.Now(), stopMaint: make(chan struct{}), maintDone: make(chan struct{})}
+	ff := featurecontrol.NoopFlags{}
+
+	silPath := filepath.Join(o.DataDir, "silences")
+	sil, err := silence.New(silence.Options{
+		SnapshotFile: snapshotIfExists(silPath),
+		Retention:    o.Retention,
+		Logger:       logger.With("component", "silences"),
+		Metrics:      reg,
+		Logging:      true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("restore silences %s: %w", silPath, err)
+	}
+	am.silences = sil
+	am.silPersist = newPersister("silences", silPath, sil, logger)
+
+	nflPath := filepath.Join(o.DataDir, "nflog")
+	nfl, err := nflog.New(nflog.Options{
+		SnapshotFile: snapshotIfExists(nflPath),
+		Retention:    o.Retention,
+		Logger:       logger.With("component", "nflog"),
+		Metrics:      reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("restore notification log %s: %w", nflPath, err)
+	}
+	am.nflog = nfl
+	am.nflPersist = newPersister("nflog", nflPath, nfl, logger)
+
+	// Every local change (and every change merged from a peer) goes
+	// through the broadcast hook: gossip it when clustered and persist it.
+	silBroadcast, nflBroadcast := func([]byte) {}, func([]byte) {}
+	if o.Peer != nil {
+		silBroadcast = o.Peer.AddState("sil", sil, reg).Broadcast
+		nflBroadcast = o.Peer.AddState("nfl", nfl, reg).Broadcast
+	}
+	sil.SetBroadcast(func(b []byte) { silBroadcast(b); am.silPersist.mark() })
+	nfl.SetBroadcast(func(b []byte) { nflBroadcast(b); am.nflPersist.mark() })
+
+	am.silencer = silence.NewSilencer(sil, logger, am.recorder)
+	alerts, err := mem.NewAlerts(context.Background(), 30*time.Minute, 0, am.silencer, logger.With("component", "alerts"), am.recorder, reg, ff)
+	if err != nil {
+		return nil, fmt.Errorf("create alert store: %w", err)
+	}
+	am.alerts = alerts
+
+	var peer cluster.ClusterPeer
+	if o.Peer != nil {
+		peer = o.Peer
+	}
+	apih, err := api.New(api.Options{
+		Alerts:   alerts,
+		Silences: sil,
+		Peer:     peer,
+		Timeout:  time.Minute,
+		Logger:   logger.With("component", "api"),
+		Registry: reg,
+		GroupFunc: func(ctx context.Context, rf func(*dispatch.Route) bool, af dispatch.AlertFilter) (dispatch.AlertGroups, map[model.Fingerprint][]string, error) {
+			d := am.dispatcher.Load()
+			if d == nil {
+				return nil, nil, errors.New("alertmanager is not configured yet")
+			}
+			return d.Groups(ctx, rf, af)
+		},
+	})
+	if err != nil {
+		alerts.Close()
+		return nil, fmt.Errorf("create alertmanager api: %w", err)
+	}
+	am.api = apih
+	am.handler = am.flushAfterWrites(apih.Register(route.New(), "/"))
+	am.pipelines = notify.NewPipelineBuilder(reg, ff, am.recorder)
+	am.dispMet = dispatch.NewDispatcherMetrics(false, reg, ff)
+
+	go am.silPersist.run()
+	go am.nflPersist.run()
+	go am.maintain()
+	return am, nil
+}
+
+// snapshotIfExists returns path if a snapshot is there to restore from; the
+// libraries treat a missing file as an error.
+func snapshotIfExists(path string) string {
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	return ""
+}
+
+// maintain garbage-collects expired silences and log entries. Snapshots are
+// written by the persisters, not here.
+func (am *Alertmanager) maintain() {
+	defer close(am.maintDone)
+	t := time.NewTicker(15 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-am.stopMaint:
+			return
+		case <-t.C:
+			if n, err := am.silences.GC(); err != nil {
+				am.logger.Error("silence gc", "err", err)
+			} else if n > 0 {
+				am.silPersist.mark()
+			}
+			if n, err := am.nflog.GC(); err != nil {
+				am.logger.Error("nflog gc", "err", err)
+			} else if n > 0 {
+				am.nflPersist.mark()
+			}
+		}
+	}
+}
+
+// flushAfterWrites makes a write through the API (a new or expired silence)
+// durable before the client hears it succeeded.
+func (am *Alertmanager) flushAfterWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&flushingWriter{ResponseWriter: w, flush: am.silPersist.flush}, r)
+	})
+}
+
+// flushingWriter persists silences before the status line goes out.
+type flushingWriter struct {
+	http.ResponseWriter
+	flush   func() error
+	flushed bool
+}
+
+func (f *flushingWriter) WriteHeader(code int) {
+	if !f.flushed {
+		f.flushed = true
+		if code < 300 {
+			if err := f.flush(); err != nil {
+				code = http.StatusInternalServerError
+			}
+		}
+	}
+	f.ResponseWriter.WriteHeader(code)
+}
+
+func (f *flushingWriter) Write(b []byte) (int, error) {
+	if !f.flushed {
+		f.WriteHeader(http.StatusOK)
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+// Handler serves the Alertmanager API (v2 and Connect) at the root.
+func (am *Alertmanager) Handler() http.Handler { return am.handler }
+
+// Alerts is the alert store the rule forwarder writes to.
+func (am *Alertmanager) Alerts() provider.Alerts { return am.alerts }
+
+// Silences gives read access for the console and the v1 API.
+func (am *Alertmanager) Silences() *silence.Silences { return am.silences }
+
+// Config returns the applied configuration, or nil before the first one.
+func (am *Alertmanager) Config() *amconfig.Config { return am.config.Load() }
+
+// Ready reports whether a configuration is in force.
+func (am *Alertmanager) Ready() bool { return am.dispatcher.Load() != nil }
+
+// ApplyConfig builds the routes, receivers and pipeline of cfg and swaps them
+// in. Everything that can fail happens before the running dispatcher is
+// touched, so a failed apply leaves the old configuration in force.
+func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Template) error {
+	tmpl.ExternalURL = am.opts.ExternalURL
+	routes := dispatch.NewRoute(cfg.Route, nil)
+	active := map[string]struct{}{}
+	routes.Walk(func(r *dispatch.Route) { active[r.RouteOpts.Receiver] = struct{}{} })
+	receivers := make(map[string][]notify.Integration, len(active))
+	for _, rcv := range cfg.Receivers {
+		if _, ok := active[rcv.Name]; !ok {
+			continue
+		}
+		ints, err := receiver.BuildReceiverIntegrations(rcv, tmpl, am.logger)
+		if err != nil {
+			return fmt.Errorf("build receiver %q: %w", rcv.Name, err)
+		}
+		receivers[rcv.Name] = ints
+	}
+	intervals := make(map[string][]timeinterval.TimeInterval, len(cfg.TimeIntervals)+len(cfg.MuteTimeIntervals))
+	for _, ti := range cfg.MuteTimeIntervals {
+		intervals[ti.Name] = ti.TimeIntervals
+	}
+	for _, ti := range cfg.TimeIntervals {
+		intervals[ti.Name] = ti.TimeIntervals
+	}
+	intervener := timeinterval.NewIntervener(intervals)
+
+	if old := am.inhibitor.Load(); old != nil {
+		old.Stop()
+	}
+	if old := am.dispatcher.Load(); old != nil {
+		old.Stop()
+	}
+	inhibitor := inhibit.NewInhibitor(am.alerts, cfg.InhibitRules, am.logger.With("component", "inhibitor"), am.recorder)
+	var peer notify.Peer
+	wait := func() time.Duration { return 0 }
+	if am.opts.Peer != nil {
+		peer = am.opts.Peer
+		p, timeout := am.opts.Peer, am.opts.PeerTimeout
+		wait = func() time.Duration { return time.Duration(p.Position()) * timeout }
+	}
+	pipeline := am.pipelines.New(receivers, wait, inhibitor, am.silencer, intervener, am.nflog, peer)
+	am.api.Update(cfg, func(ctx context.Context, ls labelset.LabelSet) {
+		am.inhibitor.Load().Mutes(ctx, ls)
+		am.silencer.Mutes(ctx, ls)
+	})
+	timeout := func(d time.Duration) time.Duration {
+		if d < notify.MinTimeout {
+			d = notify.MinTimeout
+		}
+		return d + wait()
+	}
+	disp := dispatch.NewDispatcher(am.alerts, routes, pipeline, intervener, timeout, 30*time.Second, nil,
+		am.logger.With("component", "dispatcher"), am.recorder, am.dispMet, tmpl)
+
+	// Inhibitor first, loaded before the dispatcher starts, so nothing is
+	// sent that an inhibition would have muted.
+	go inhibitor.Run()
+	inhibitor.WaitForLoading()
+	am.inhibitor.Store(inhibitor)
+	go disp.Run(am.startTime)
+	disp.WaitForLoading()
+	am.dispatcher.Store(disp)
+	am.config.Store(cfg)
+	return nil
+}
+
+// Close stops dispatching and writes final snapshots.
+func (am *Alertmanager) Close() error {
+	if i := am.inhibitor.Load(); i != nil {
+		i.Stop()
+	}
+	if d := am.dispatcher.Load(); d != nil {
+		d.Stop()
+	}
+	am.api.Shutdown()
+	close(am.stopMaint)
+	<-am.maintDone
+	am.alerts.Close()
+	return errors.Join(am.silPersist.close(), am.nflPersist.close())
+}

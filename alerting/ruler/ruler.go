@@ -1,0 +1,80 @@
+// Package ruler evaluates recording and alerting rules with Prometheus' rule
+// manager over local storage and hands the alerts to the embedded
+// Alertmanager through a Forwarder.
+package ruler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// Options configure a Ruler.
+type Options struct {
+	Engine  *promql.Engine
+	Storage interface {
+		storage.Queryable
+		storage.AppendableV2
+	}
+	Forwarder   *Forwarder
+	ExternalURL *url.URL
+	// ResendDelay is how often a still-firing alert is re-sent to the
+	// Alertmanager; alert stores expire alerts not refreshed within
+	// 4 × eval interval, as in Prometheus.
+	ResendDelay time.Duration
+}
+
+// Ruler wraps the rule manager.
+type Ruler struct {
+	manager     *rules.Manager
+	externalURL string
+}
+
+// New builds the rule manager. Run it with Run after the first ApplyConfig.
+func New(o Options, logger *slog.Logger, reg prometheus.Registerer) *Ruler {
+	if o.ResendDelay == 0 {
+		o.ResendDelay = time.Minute
+	}
+	m := rules.NewManager(&rules.ManagerOptions{
+		ExternalURL:  o.ExternalURL,
+		QueryFunc:    rules.EngineQueryFunc(o.Engine, o.Storage),
+		NotifyFunc:   rules.SendAlerts(o.Forwarder, o.ExternalURL.String()),
+		Context:      context.Background(),
+		AppendableV2: o.Storage,
+		Queryable:    o.Storage,
+		Logger:       logger.With("component", "rules"),
+		Registerer:   reg,
+		// Restore `for` state from ALERTS_FOR_STATE after a restart for up to
+		// an hour of downtime, as Prometheus does by default.
+		OutageTolerance: time.Hour,
+		ForGracePeriod:  10 * time.Minute,
+		ResendDelay:     o.ResendDelay,
+	})
+	return &Ruler{manager: m, externalURL: o.ExternalURL.String()}
+}
+
+// Manager exposes the rule manager to the rules and alerts APIs.
+func (r *Ruler) Manager() *rules.Manager { return r.manager }
+
+// ApplyConfig loads the rule files of cfg. Files were validated by the
+// loader already, so an error here means a file changed in between.
+func (r *Ruler) ApplyConfig(cfg *promconfig.Config, files []string) error {
+	if err := r.manager.Update(time.Duration(cfg.GlobalConfig.EvaluationInterval), files, cfg.GlobalConfig.ExternalLabels, r.externalURL, nil); err != nil {
+		return fmt.Errorf("load rule files: %w", err)
+	}
+	return nil
+}
+
+// Run evaluates rules until Stop.
+func (r *Ruler) Run() { r.manager.Run() }
+
+// Stop stops evaluation and waits for running evaluations.
+func (r *Ruler) Stop() { r.manager.Stop() }

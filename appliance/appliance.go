@@ -1,0 +1,366 @@
+// Package appliance wires the parts of the SMM monitoring appliance into one
+// process: local storage, scraping, rule evaluation, the embedded Alertmanager
+// and the web APIs, each an actor of one oklog/run group, all configured
+// through one reload path.
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery"
+	"github.com/prometheus/prometheus/promql"
+
+	"github.com/smm-architect/smm-appliance/alerting/alertmanager"
+	"github.com/smm-architect/smm-appliance/alerting/ruler"
+	"github.com/smm-architect/smm-appliance/appliance/configfiles"
+	"github.com/smm-architect/smm-appliance/configs"
+	"github.com/smm-architect/smm-appliance/scrape"
+	"github.com/smm-architect/smm-appliance/storage"
+	"github.com/smm-architect/smm-appliance/web"
+)
+
+// SelfJob is the scrape job under which the appliance scrapes its own
+// /metrics. It is added in code because only the running process knows its
+// listen address.
+const SelfJob = "smm-appliance"
+
+// Subfolders of the data directory.
+const (
+	tsdbDir         = "tsdb"
+	alertmanagerDir = "alertmanager"
+	embeddedDir     = "embedded-config"
+)
+
+// Appliance is one running appliance.
+type Appliance struct {
+	opts   Options
+	logger *slog.Logger
+	reg    *prometheus.Registry
+
+	db        *storage.Local
+	am        *alertmanager.Alertmanager
+	forwarder *ruler.Forwarder
+	ruler     *ruler.Ruler
+	external  *ruler.External
+	scraper   *scrape.Scraper
+	web       *web.Server
+	reloads   *coordinator
+
+	cleanups []func() error // LIFO, for a failed New
+}
+
+// New opens storage, builds every part, binds the listeners and applies the
+// initial configuration. Nothing runs until Run.
+func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	a := &Appliance{opts: o, logger: logger, reg: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			for i := len(a.cleanups) - 1; i >= 0; i-- {
+				_ = a.cleanups[i]()
+			}
+		}
+	}()
+	reg := a.reg
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		versioncollector.NewCollector("smm_appliance"),
+	)
+
+	if err := os.MkdirAll(o.StoragePath, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	reg.MustRegister(storage.NewDiskUsageCollector(o.StoragePath))
+	sources := configfiles.Sources{Dir: o.ConfigDir, EmbeddedDir: filepath.Join(o.StoragePath, embeddedDir)}
+	if err := configfiles.Materialize(configs.FS, sources.EmbeddedDir); err != nil {
+		return nil, fmt.Errorf("write embedded configuration: %w", err)
+	}
+
+	// Storage first: everything else reads or writes it.
+	db, err := storage.Open(storage.Options{
+		Path:              filepath.Join(o.StoragePath, tsdbDir),
+		RetentionDuration: time.Duration(o.RetentionTime),
+		RetentionBytes:    int64(o.RetentionSize),
+	}, logger, reg)
+	if err != nil {
+		return nil, err
+	}
+	a.db = db
+	a.cleanups = append(a.cleanups, db.Close)
+
+	tracker, err := promql.NewActiveQueryTracker(o.StoragePath, o.QueryMaxConcurrency, logger.With("component", "query tracker"))
+	if err != nil {
+		return nil, fmt.Errorf("create active query tracker: %w", err)
+	}
+	a.cleanups = append(a.cleanups, tracker.Close)
+	engine := promql.NewEngine(promql.EngineOpts{
+		Logger:               logger.With("component", "query engine"),
+		Reg:                  reg,
+		MaxSamples:           o.QueryMaxSamples,
+		Timeout:              time.Duration(o.QueryTimeout),
+		ActiveQueryTracker:   tracker,
+		LookbackDelta:        5 * time.Minute,
+		EnableAtModifier:     true,
+		EnableNegativeOffset: true,
+	})
+
+	// Listeners next, so the external URL and the self-scrape target carry
+	// the real ports (tests bind :0).
+	promLn, amLn, err := listen(o.WebListenAddress, o.AlertmanagerListenAddress)
+	if err != nil {
+		return nil, err
+	}
+	a.cleanups = append(a.cleanups, func() error { return errors.Join(promLn.Close(), amLn.Close()) })
+	extURL, err := externalURL(o.ExternalURL, promLn.Addr())
+	if err != nil {
+		return nil, err
+	}
+
+	a.am, err = alertmanager.New(alertmanager.Options{
+		DataDir:     filepath.Join(o.StoragePath, alertmanagerDir),
+		Retention:   o.AlertmanagerRetention,
+		ExternalURL: extURL,
+	}, logger, reg)
+	if err != nil {
+		return nil, err
+	}
+	a.cleanups = append(a.cleanups, a.am.Close)
+
+	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("register discovery metrics: %w", err)
+	}
+	a.forwarder = ruler.NewForwarder(a.am.Alerts(), logger)
+	a.external, err = ruler.NewExternal(logger, reg, sdMetrics)
+	if err != nil {
+		return nil, err
+	}
+	a.ruler = ruler.New(ruler.Options{
+		Engine:      engine,
+		Storage:     db,
+		Forwarder:   a.forwarder,
+		ExternalURL: extURL,
+		ResendDelay: time.Duration(o.ResendDelay),
+	}, logger, reg)
+	a.scraper, err = scrape.New(db, sdMetrics, logger, reg)
+	if err != nil {
+		return nil, err
+	}
+
+	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: a.lookupEnv, Logger: logger}, logger, reg)
+	a.reloads.prepare = func(set *configfiles.Set) error { return addSelfScrape(set.Prometheus, promLn.Addr()) }
+	a.reloads.subscribe("alertmanager", func(s *configfiles.Set) error { return a.am.ApplyConfig(s.Alertmanager, s.Templates) })
+	a.reloads.subscribe("forwarder", func(s *configfiles.Set) error {
+		if ruler.Configured(s.Prometheus) {
+			a.forwarder.SetExternal(a.external.Notifier())
+		} else {
+			a.forwarder.SetExternal(nil)
+		}
+		return a.forwarder.ApplyConfig(s.Prometheus)
+	})
+	a.reloads.subscribe("external alertmanagers", func(s *configfiles.Set) error { return a.external.ApplyConfig(s.Prometheus) })
+	// Scrape before rules, as in Prometheus: rule evaluation may depend on
+	// series of jobs that were just added.
+	a.reloads.subscribe("scrape", func(s *configfiles.Set) error { return a.scraper.ApplyConfig(s.Prometheus) })
+	a.reloads.subscribe("rules", func(s *configfiles.Set) error { return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles) })
+
+	a.web = web.NewServer(web.Options{
+		ExternalURL:  extURL,
+		Flags:        o.Flags,
+		Engine:       engine,
+		Storage:      db,
+		Scrape:       a.scraper.Manager(),
+		Rules:        a.ruler.Manager(),
+		Notifier:     a.external.Notifier(),
+		Alertmanager: a.am.Handler(),
+		Config: func() promconfig.Config {
+			if s := a.reloads.Current(); s != nil {
+				return *s.Prometheus
+			}
+			return promconfig.Config{}
+		},
+		Gatherer:   reg,
+		Reg:        reg,
+		Ready:      a.notReady,
+		Reload:     a.Reload,
+		LastReload: a.reloads.Last,
+		Appliance:  http.HandlerFunc(a.serveApplianceAPI),
+	}, promLn, amLn, logger)
+
+	if err := a.reloads.Reload(); err != nil {
+		return nil, fmt.Errorf("initial configuration: %w", err)
+	}
+	return a, nil
+}
+
+// lookupEnv resolves ${VAR} in configuration files: the environment, plus
+// SMM_ENVIRONMENT from --environment.
+func (a *Appliance) lookupEnv(name string) (string, bool) {
+	if name == "SMM_ENVIRONMENT" && a.opts.Environment != "" {
+		return a.opts.Environment, true
+	}
+	return os.LookupEnv(name)
+}
+
+// Reload re-reads every configuration file; on error the old configuration
+// stays in force.
+func (a *Appliance) Reload() error { return a.reloads.Reload() }
+
+// Addr is the address of the Prometheus API listener.
+func (a *Appliance) Addr() net.Addr { return a.web.Addr() }
+
+// AlertmanagerAddr is the address of the Alertmanager API listener.
+func (a *Appliance) AlertmanagerAddr() net.Addr { return a.web.AlertmanagerAddr() }
+
+func (a *Appliance) notReady() []string {
+	var parts []string
+	if a.reloads.Current() == nil {
+		parts = append(parts, "configuration")
+	}
+	if !a.am.Ready() {
+		parts = append(parts, "alertmanager")
+	}
+	return parts
+}
+
+// Run runs every part until ctx is cancelled or one part fails, then stops
+// them in order and closes storage last.
+func (a *Appliance) Run(ctx context.Context) error {
+	logger := a.logger
+	var g run.Group
+	{
+		// Termination: the context is the only way in; main maps signals to it.
+		cancel := make(chan struct{})
+		g.Add(func() error {
+			select {
+			case <-ctx.Done():
+				logger.Info("stopping on request")
+			case <-cancel:
+			}
+			return nil
+		}, func(error) { close(cancel) })
+	}
+	{
+		// Scrape discovery.
+		g.Add(a.scraper.RunDiscovery, func(error) { a.scraper.StopDiscovery() })
+	}
+	{
+		// Scraping. Stopped before storage closes (after g.Run) so that no
+		// append hits a closed TSDB.
+		g.Add(a.scraper.RunScrape, func(error) { a.scraper.StopScrape() })
+	}
+	{
+		// Rule evaluation; its alerts flow in memory to the Alertmanager.
+		done := make(chan struct{})
+		g.Add(func() error { a.ruler.Run(); <-done; return nil }, func(error) { a.ruler.Stop(); close(done) })
+	}
+	{
+		// External Alertmanagers, if prometheus.yml names any.
+		g.Add(a.external.RunDiscovery, func(error) { a.external.Stop() })
+		done := make(chan struct{})
+		g.Add(func() error { a.external.RunNotifier(); <-done; return nil }, func(error) { close(done) })
+	}
+	{
+		// Web: both listeners.
+		g.Add(a.web.Run, func(error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			a.web.Shutdown(ctx)
+		})
+	}
+	logger.Info("SMM appliance started", "web", a.web.Addr().String(), "alertmanager", a.web.AlertmanagerAddr().String())
+	err := g.Run()
+
+	// All actors have returned: nothing appends or sends any more. The
+	// Alertmanager writes its final snapshots, then the TSDB closes.
+	closeErr := a.Close()
+	logger.Info("SMM appliance stopped")
+	return errors.Join(err, closeErr)
+}
+
+// Close releases storage; Run calls it. Safe to call on an Appliance that
+// never ran.
+func (a *Appliance) Close() error {
+	var errs []error
+	for i := len(a.cleanups) - 1; i >= 0; i-- {
+		errs = append(errs, a.cleanups[i]())
+	}
+	a.cleanups = nil
+	return errors.Join(errs...)
+}
+
+func listen(promAddr, amAddr string) (net.Listener, net.Listener, error) {
+	p, err := net.Listen("tcp", promAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on --web.listen-address %s: %w", promAddr, err)
+	}
+	am, err := net.Listen("tcp", amAddr)
+	if err != nil {
+		p.Close()
+		return nil, nil, fmt.Errorf("listen on --alertmanager.listen-address %s: %w", amAddr, err)
+	}
+	return p, am, nil
+}
+
+// externalURL is the flag's value or http://<host>:<port>/.
+func externalURL(flag string, addr net.Addr) (*url.URL, error) {
+	if flag != "" {
+		return url.Parse(flag)
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return nil, err
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/"}, nil
+}
+
+// addSelfScrape adds the appliance's own /metrics as job smm-appliance
+// unless the operator defined that job.
+func addSelfScrape(cfg *promconfig.Config, addr net.Addr) error {
+	for _, sc := range cfg.ScrapeConfigs {
+		if sc.JobName == SelfJob {
+			return nil
+		}
+	}
+	_, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return err
+	}
+	host := "127.0.0.1"
+	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsUnspecified() {
+		host = tcp.IP.String()
+	}
+	sc := &promconfig.ScrapeConfig{}
+	text := "job_name: " + SelfJob + "\nstatic_configs:\n- targets: [" + strconv.Quote(net.JoinHostPort(host, port)) + "]\n"
+	if err := yamlUnmarshal(text, sc); err != nil {
+		return fmt.Errorf("self-scrape job: %w", err)
+	}
+	if err := sc.Validate(cfg.GlobalConfig); err != nil {
+		return fmt.Errorf("self-scrape job: %w", err)
+	}
+	cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, sc)
+	return nil
+}

@@ -1,0 +1,186 @@
+package configfiles
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+
+	amconfig "github.com/prometheus/alertmanager/config"
+	"github.com/prometheus/alertmanager/config/receiver"
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/common/promslog"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/smm-architect/smm-appliance/appliance/envsubst"
+)
+
+// Set is one consistent, validated configuration of the whole appliance.
+type Set struct {
+	PrometheusPath   string
+	Prometheus       *promconfig.Config
+	RuleFiles        []string // expanded from rule_files globs
+	AlertmanagerPath string
+	Alertmanager     *amconfig.Config
+	Templates        *template.Template
+	Channels         []Channel
+	// Digests holds the sha256 of every file read, by path, so a reload can
+	// say what changed.
+	Digests map[string]string
+}
+
+// DisabledChannels returns the channels switched off for lack of a secret.
+func (s *Set) DisabledChannels() []Channel {
+	var out []Channel
+	for _, c := range s.Channels {
+		if !c.Enabled {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Loader reads a Set from Sources.
+type Loader struct {
+	Sources Sources
+	// Lookup resolves ${VAR} references; os.LookupEnv when nil.
+	Lookup envsubst.Lookup
+	Logger *slog.Logger
+}
+
+// Load reads, expands and validates every file. Errors name the file and,
+// where the parser gives one, the line.
+func (l Loader) Load() (*Set, error) {
+	if l.Lookup == nil {
+		l.Lookup = os.LookupEnv
+	}
+	if l.Logger == nil {
+		l.Logger = promslog.NewNopLogger()
+	}
+	s := &Set{Digests: map[string]string{}}
+	var errs []error
+	if err := l.loadPrometheus(s); err != nil {
+		errs = append(errs, err)
+	}
+	if err := l.loadAlertmanager(s); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+func (l Loader) read(s *Set, path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	s.Digests[path] = hex.EncodeToString(sum[:])
+	return string(b), nil
+}
+
+func (l Loader) loadPrometheus(s *Set) error {
+	path := l.Sources.Path(PrometheusFile)
+	s.PrometheusPath = path
+	text, err := l.read(s, path)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	expanded, _, err := envsubst.ExpandYAML(text, l.Lookup, nil)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	cfg, err := promconfig.Load(expanded, l.Logger)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	cfg.SetDirectory(filepath.Dir(path))
+	if _, err := cfg.GetScrapeConfigs(); err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	s.Prometheus = cfg
+
+	var errs []error
+	p := parser.NewParser(parser.Options{})
+	for _, pat := range cfg.RuleFiles {
+		files, err := filepath.Glob(pat)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("load %s: rule_files %q: %w", path, pat, err))
+			continue
+		}
+		for _, f := range files {
+			if _, err := l.read(s, f); err != nil {
+				errs = append(errs, fmt.Errorf("load rules %s: %w", f, err))
+				continue
+			}
+			if _, ruleErrs := rulefmt.ParseFile(f, false, cfg.GlobalConfig.MetricNameValidationScheme, p, l.Logger); len(ruleErrs) > 0 {
+				for _, e := range ruleErrs {
+					// rulefmt already prefixes the file name.
+					errs = append(errs, fmt.Errorf("load rules: %w", e))
+				}
+				continue
+			}
+			if !slices.Contains(s.RuleFiles, f) {
+				s.RuleFiles = append(s.RuleFiles, f)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l Loader) loadAlertmanager(s *Set) error {
+	path := l.Sources.Path(AlertmanagerFile)
+	s.AlertmanagerPath = path
+	text, err := l.read(s, path)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	expanded, dropped, err := envsubst.ExpandYAML(text, l.Lookup, dropUnconfiguredChannels)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err == nil && len(doc.Content) > 0 {
+		s.Channels = channelsOf(doc.Content[0], dropped)
+	}
+	cfg, err := amconfig.Load(expanded)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	for i, t := range cfg.Templates {
+		if !filepath.IsAbs(t) {
+			cfg.Templates[i] = filepath.Join(dir, t)
+		}
+	}
+	if cfg.Global != nil && cfg.Global.HTTPConfig != nil {
+		cfg.Global.HTTPConfig.SetDirectory(dir)
+	}
+	tmpl, err := template.FromGlobs(cfg.Templates)
+	if err != nil {
+		return fmt.Errorf("load templates of %s: %w", path, err)
+	}
+	for _, rcv := range cfg.Receivers {
+		if _, err := receiver.BuildReceiverIntegrations(rcv, tmpl, l.Logger); err != nil {
+			return fmt.Errorf("load %s: receiver %q: %w", path, rcv.Name, err)
+		}
+	}
+	for _, f := range cfg.Templates {
+		matches, _ := filepath.Glob(f)
+		for _, m := range matches {
+			_, _ = l.read(s, m)
+		}
+	}
+	s.Alertmanager = cfg
+	s.Templates = tmpl
+	return nil
+}

@@ -1,0 +1,87 @@
+package appliance
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
+	"github.com/prometheus/common/model"
+)
+
+// Options are everything an operator sets on the command line.
+type Options struct {
+	ConfigDir   string
+	StoragePath string
+	Environment string
+
+	RetentionTime model.Duration
+	RetentionSize units.Base2Bytes
+
+	WebListenAddress          string
+	AlertmanagerListenAddress string
+	ExternalURL               string
+
+	AlertmanagerRetention time.Duration
+	ResendDelay           model.Duration
+
+	QueryTimeout        model.Duration
+	QueryMaxSamples     int
+	QueryMaxConcurrency int
+
+	// Flags is filled by RegisterFlags for /api/v1/status/flags.
+	Flags map[string]string
+}
+
+// RegisterFlags defines the run flags, named like Prometheus' own.
+func (o *Options) RegisterFlags(cmd Flagger) {
+	cmd.Flag("config.dir", "Directory with prometheus.yml, alertmanager.yml, rules/, templates/ and targets/. A file present there overrides the embedded SMM default of the same name. Empty: embedded defaults only.").
+		Envar("SMM_CONFIG_DIR").StringVar(&o.ConfigDir)
+	cmd.Flag("storage.path", "Data directory: TSDB, silences, notification log, each in its own subfolder.").
+		Default("data").StringVar(&o.StoragePath)
+	cmd.Flag("environment", "Value of the external label environment (staging, production); also $SMM_ENVIRONMENT in config files.").
+		Envar("SMM_ENVIRONMENT").StringVar(&o.Environment)
+	cmd.Flag("storage.tsdb.retention.time", "How long to keep samples.").
+		Default("15d").SetValue(&o.RetentionTime)
+	cmd.Flag("storage.tsdb.retention.size", "Maximum bytes of TSDB blocks to keep (0: no limit). Units: B, KB, MB, GB, TB, PB.").
+		Default("0").BytesVar(&o.RetentionSize)
+	cmd.Flag("web.listen-address", "Address for the Prometheus HTTP API, lifecycle endpoints and /metrics.").
+		Default(":9090").StringVar(&o.WebListenAddress)
+	cmd.Flag("alertmanager.listen-address", "Address for the Alertmanager API (v2, and v1 reads).").
+		Default(":9093").StringVar(&o.AlertmanagerListenAddress)
+	cmd.Flag("web.external-url", "URL under which the appliance is reachable (used in alert links and silence URLs). Default: http://<hostname>:<web port>/.").
+		StringVar(&o.ExternalURL)
+	cmd.Flag("alertmanager.data-retention", "How long to keep expired silences and notification log entries.").
+		Default("120h").DurationVar(&o.AlertmanagerRetention)
+	cmd.Flag("rules.alert.resend-delay", "Minimum time before a firing alert is re-sent to the Alertmanager pipeline.").
+		Default("1m").SetValue(&o.ResendDelay)
+	cmd.Flag("query.timeout", "Maximum time a query may take before being aborted.").
+		Default("2m").SetValue(&o.QueryTimeout)
+	cmd.Flag("query.max-samples", "Maximum number of samples a single query can load into memory.").
+		Default("50000000").IntVar(&o.QueryMaxSamples)
+	cmd.Flag("query.max-concurrency", "Maximum number of queries executed concurrently.").
+		Default("20").IntVar(&o.QueryMaxConcurrency)
+}
+
+// Validate checks the options after parsing.
+func (o *Options) Validate() error {
+	if o.StoragePath == "" {
+		return fmt.Errorf("--storage.path must not be empty")
+	}
+	if o.ExternalURL != "" {
+		u, err := url.Parse(o.ExternalURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return fmt.Errorf("--web.external-url %q: must be an absolute http(s) URL", o.ExternalURL)
+		}
+	}
+	if o.QueryMaxConcurrency < 1 {
+		return fmt.Errorf("--query.max-concurrency must be at least 1")
+	}
+	return nil
+}
+
+// Flagger is where flags are defined: a kingpin application or command.
+type Flagger interface {
+	Flag(name, help string) *kingpin.FlagClause
+}

@@ -1,0 +1,120 @@
+package appliance
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smm-architect/smm-appliance/appliance/configfiles"
+)
+
+// subscriber is one part that takes a new configuration.
+type subscriber struct {
+	name  string
+	apply func(*configfiles.Set) error
+}
+
+// coordinator is the single reload path: SIGHUP, POST /-/reload and start-up
+// all come here. It loads and validates every file first; only a complete,
+// valid set is handed to the subscribers, in order. A set that fails to load
+// leaves the running configuration untouched.
+type coordinator struct {
+	loader      configfiles.Loader
+	prepare     func(*configfiles.Set) error // adds what code contributes, e.g. the self-scrape job
+	subscribers []subscriber
+	logger      *slog.Logger
+
+	mtx      sync.Mutex
+	current  *configfiles.Set
+	lastOK   bool
+	lastTime time.Time
+
+	success     prometheus.Gauge
+	successTime prometheus.Gauge
+}
+
+func newCoordinator(loader configfiles.Loader, logger *slog.Logger, reg prometheus.Registerer) *coordinator {
+	c := &coordinator{
+		loader: loader,
+		logger: logger.With("component", "reload"),
+		success: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smm_appliance_config_last_reload_successful",
+			Help: "Whether the last configuration reload attempt was successful.",
+		}),
+		successTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smm_appliance_config_last_reload_success_timestamp_seconds",
+			Help: "Timestamp of the last successful configuration reload.",
+		}),
+	}
+	reg.MustRegister(c.success, c.successTime)
+	return c
+}
+
+func (c *coordinator) subscribe(name string, apply func(*configfiles.Set) error) {
+	c.subscribers = append(c.subscribers, subscriber{name: name, apply: apply})
+}
+
+// Reload loads, validates and applies the configuration.
+func (c *coordinator) Reload() (err error) {
+	c.mtx.Lock()
+	defer c.mtx.Unlock()
+	start := time.Now()
+	defer func() {
+		c.lastOK = err == nil
+		if err != nil {
+			c.success.Set(0)
+			c.logger.Error("configuration reload failed; the previous configuration stays in force", "err", err)
+			return
+		}
+		c.lastTime = time.Now()
+		c.success.Set(1)
+		c.successTime.SetToCurrentTime()
+		c.logger.Info("configuration loaded", "duration", time.Since(start))
+	}()
+
+	set, err := c.loader.Load()
+	if err != nil {
+		return err
+	}
+	if c.prepare != nil {
+		if err := c.prepare(set); err != nil {
+			return err
+		}
+	}
+	for _, ch := range set.DisabledChannels() {
+		c.logger.Warn("notification channel disabled: secret not set",
+			"receiver", ch.Receiver, "integration", ch.Integration, "missing", ch.Missing)
+	}
+	var errs []error
+	for _, s := range c.subscribers {
+		t := time.Now()
+		if err := s.apply(set); err != nil {
+			errs = append(errs, fmt.Errorf("apply %s: %w", s.name, err))
+			continue
+		}
+		c.logger.Debug("applied configuration", "part", s.name, "duration", time.Since(t))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	c.current = set
+	return nil
+}
+
+// Current returns the configuration in force, or nil before the first load.
+func (c *coordinator) Current() *configfiles.Set {
+	c.mtx.Lock()
+	defer c.mtx.Unlock()
+	return c.current
+}
+
+// Last reports the outcome and time of the last successful reload.
+func (c *coordinator) Last() (bool, time.Time) {
+	c.mtx.Lock()
+	defer c.mtx.Unlock()
+	return c.lastOK, c.lastTime
+}

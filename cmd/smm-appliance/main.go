@@ -1,0 +1,90 @@
+// Command smm-appliance runs the SMM monitoring appliance: Prometheus storage,
+// scraping and rules plus the Alertmanager pipeline in one process, preloaded
+// with the SMM alerting configuration.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+
+	"github.com/smm-architect/smm-appliance/appliance"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	app := kingpin.New("smm-appliance", "The SMM monitoring appliance: Prometheus and Alertmanager in one process, preloaded with the SMM alerting configuration.")
+	app.Version(version.Print("smm-appliance"))
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.Terminate(nil)
+
+	var opts appliance.Options
+	opts.RegisterFlags(app)
+	logCfg := &promslog.Config{Writer: stderr}
+	promslogflag.AddFlags(app, logCfg)
+
+	runCmd := app.Command("run", "Run the appliance (the default).").Default()
+	checkCmd := app.Command("check", "Validate configuration.")
+	checkConfigCmd := checkCmd.Command("config", "Validate prometheus.yml, rule files, alertmanager.yml and templates; report which secrets are missing.")
+
+	cmd, err := app.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "smm-appliance: %s\n", err)
+		return 2
+	}
+	if cmd == "" {
+		// --help or --version was handled by kingpin.
+		return 0
+	}
+	logger := promslog.New(logCfg)
+
+	switch cmd {
+	case checkConfigCmd.FullCommand():
+		return checkConfig(opts, stdout, stderr)
+	case runCmd.FullCommand():
+	}
+
+	opts.Flags = map[string]string{}
+	for _, f := range app.Model().Flags {
+		if f.Name == "help" || f.Name == "version" || f.Name == "help-long" || f.Name == "help-man" || f.Name == "completion-bash" || f.Name == "completion-script-bash" || f.Name == "completion-script-zsh" {
+			continue
+		}
+		opts.Flags[f.Name] = f.Value.String()
+	}
+
+	logger.Info("starting smm-appliance", "version", version.Info(), "build_context", version.BuildContext())
+	a, err := appliance.New(opts, logger)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			// Errors are logged and counted by the reload path itself.
+			_ = a.Reload()
+		}
+	}()
+	if err := a.Run(ctx); err != nil {
+		logger.Error("stopped with error", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,269 @@
+// Package web serves the appliance's HTTP interfaces: the Prometheus HTTP API
+// on the web listener, the Alertmanager API on its own listener (and mounted
+// under /alertmanager/ on the web listener), lifecycle endpoints on both, and
+// the appliance's own API.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/route"
+	"github.com/prometheus/common/version"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/notifier"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/rules"
+	promscrape "github.com/prometheus/prometheus/scrape"
+	apiv1 "github.com/prometheus/prometheus/web/api/v1"
+
+	"github.com/smm-architect/smm-appliance/storage"
+)
+
+// Options wire the web layer to the running parts.
+type Options struct {
+	ExternalURL *url.URL
+	Flags       map[string]string
+
+	Engine       *promql.Engine
+	Storage      *storage.Local
+	Scrape       *promscrape.Manager
+	Rules        *rules.Manager
+	Notifier     *notifier.Manager
+	Alertmanager http.Handler // the embedded Alertmanager's API, served at "/"
+
+	Config   func() promconfig.Config
+	Gatherer prometheus.Gatherer
+	Reg      prometheus.Registerer
+
+	// Ready returns the names of the parts that are not ready yet.
+	Ready func() []string
+	// Reload runs the appliance's single reload path.
+	Reload func() error
+	// LastReload reports the outcome of the last reload.
+	LastReload func() (ok bool, at time.Time)
+	// Appliance serves /api/v1/appliance/ (status of channels and the like).
+	Appliance http.Handler
+}
+
+// Server owns the two listeners.
+type Server struct {
+	opts      Options
+	logger    *slog.Logger
+	promLn    net.Listener
+	amLn      net.Listener
+	servers   []*http.Server
+	birth     time.Time
+	closeOnce sync.Once
+}
+
+// NewServer serves on listeners the caller bound, so that their real ports
+// are known before Run (tests listen on 127.0.0.1:0).
+func NewServer(o Options, promLn, amLn net.Listener, logger *slog.Logger) *Server {
+	return &Server{opts: o, logger: logger, promLn: promLn, amLn: amLn, birth: time.Now()}
+}
+
+// Addr is the bound address of the Prometheus API listener.
+func (s *Server) Addr() net.Addr { return s.promLn.Addr() }
+
+// AlertmanagerAddr is the bound address of the Alertmanager API listener.
+func (s *Server) AlertmanagerAddr() net.Addr { return s.amLn.Addr() }
+
+// Run serves until Shutdown; it returns the first serve error.
+func (s *Server) Run() error {
+	promMux, err := s.prometheusMux()
+	if err != nil {
+		return err
+	}
+	amMux := s.alertmanagerMux()
+	errc := make(chan error, 2)
+	for _, p := range []struct {
+		ln net.Listener
+		h  http.Handler
+	}{{s.promLn, promMux}, {s.amLn, amMux}} {
+		srv := &http.Server{Handler: p.h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second}
+		s.servers = append(s.servers, srv)
+		go func() {
+			if err := srv.Serve(p.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve %s: %w", p.ln.Addr(), err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	return errors.Join(<-errc, <-errc)
+}
+
+// Shutdown stops accepting requests and waits for running ones.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.closeOnce.Do(func() {
+		if len(s.servers) == 0 {
+			s.promLn.Close()
+			s.amLn.Close()
+		}
+		for _, srv := range s.servers {
+			_ = srv.Shutdown(ctx)
+		}
+	})
+}
+
+func (s *Server) lifecycle(mux *http.ServeMux) {
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "SMM Appliance is Healthy.")
+	})
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if notReady := s.opts.Ready(); len(notReady) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "SMM Appliance is not ready: waiting for %v.\n", notReady)
+			return
+		}
+		fmt.Fprintln(w, "SMM Appliance is Ready.")
+	})
+	reload := func(w http.ResponseWriter, _ *http.Request) {
+		if err := s.opts.Reload(); err != nil {
+			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "Configuration reloaded.")
+	}
+	mux.HandleFunc("POST /-/reload", reload)
+	mux.HandleFunc("PUT /-/reload", reload)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+}
+
+func (s *Server) readyWrap(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if notReady := s.opts.Ready(); len(notReady) > 0 {
+			http.Error(w, fmt.Sprintf("Service Unavailable: waiting for %v", notReady), http.StatusServiceUnavailable)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) prometheusMux() (*http.ServeMux, error) {
+	o := s.opts
+	var notifierRetriever apiv1.AlertmanagerRetriever = noAlertmanagers{}
+	if o.Notifier != nil {
+		notifierRetriever = o.Notifier
+	}
+	api := apiv1.NewAPI(
+		o.Engine, o.Storage, o.Storage, o.Storage,
+		func(context.Context) apiv1.ScrapePoolsRetriever { return o.Scrape },
+		func(context.Context) apiv1.TargetRetriever { return o.Scrape },
+		func(context.Context) apiv1.AlertmanagerRetriever { return notifierRetriever },
+		o.Config,
+		o.Flags,
+		apiv1.GlobalURLOptions{ListenAddress: s.promLn.Addr().String(), Host: o.ExternalURL.Host, Scheme: o.ExternalURL.Scheme},
+		s.readyWrap,
+		o.Storage,
+		o.Storage.Dir(),
+		true,  // admin APIs (snapshot, delete series); guarded by roles in a later issue
+		false, // search API
+		0,
+		s.logger.With("component", "api"),
+		func(context.Context) apiv1.RulesRetriever { return o.Rules },
+		5e7, 10, 1048576, // remote read limits, Prometheus' defaults
+		false,
+		nil,
+		s.runtimeInfo,
+		&apiv1.PrometheusVersion{
+			Version: version.Version, Revision: version.Revision, Branch: version.Branch,
+			BuildUser: version.BuildUser, BuildDate: version.BuildDate, GoVersion: version.GoVersion,
+		},
+		nil, nil,
+		o.Gatherer, o.Reg,
+		nil,
+		false, nil, // remote write receiver: a later issue
+		false, false, false, // OTLP receiver: a later issue
+		5*time.Minute,
+		false, false,
+		nil,
+		nil,
+		apiv1.OpenAPIOptions{ExternalURL: o.ExternalURL.String(), Version: version.Version},
+		parser.NewParser(parser.Options{}),
+		false,
+		2*time.Minute,
+	)
+	r := route.New()
+	api.Register(r.WithPrefix("/api/v1"))
+
+	mux := http.NewServeMux()
+	s.lifecycle(mux)
+	mux.Handle("/api/v1/", r)
+	if o.Appliance != nil {
+		mux.Handle("/api/v1/appliance/", o.Appliance)
+	}
+	// The Alertmanager API is also reachable through the web listener, for
+	// setups that expose a single port.
+	amMux := http.NewServeMux()
+	alertmanagerV1{v2: o.Alertmanager}.register(amMux, "")
+	amMux.Handle("/", o.Alertmanager)
+	mux.Handle("/alertmanager/", http.StripPrefix("/alertmanager", amMux))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, landingPage)
+	})
+	return mux, nil
+}
+
+func (s *Server) alertmanagerMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	s.lifecycle(mux)
+	alertmanagerV1{v2: s.opts.Alertmanager}.register(mux, "")
+	mux.Handle("/", s.opts.Alertmanager)
+	return mux
+}
+
+func (s *Server) runtimeInfo() (apiv1.RuntimeInfo, error) {
+	info := apiv1.RuntimeInfo{
+		StartTime:      s.birth,
+		GoroutineCount: runtime.NumGoroutine(),
+		GOMAXPROCS:     runtime.GOMAXPROCS(0),
+		GOMEMLIMIT:     debug.SetMemoryLimit(-1),
+		GOGC:           os.Getenv("GOGC"),
+		GODEBUG:        os.Getenv("GODEBUG"),
+		ServerTime:     time.Now().UTC(),
+	}
+	info.CWD, _ = os.Getwd()
+	info.Hostname, _ = os.Hostname()
+	if s.opts.LastReload != nil {
+		info.ReloadConfigSuccess, info.LastConfigTime = s.opts.LastReload()
+	}
+	return info, nil
+}
+
+type noAlertmanagers struct{}
+
+func (noAlertmanagers) Alertmanagers() []*url.URL        { return nil }
+func (noAlertmanagers) DroppedAlertmanagers() []*url.URL { return nil }
+
+// WriteJSON writes v as a JSON response.
+func WriteJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+const landingPage = `<!doctype html><html><head><meta charset="utf-8"><title>SMM Appliance</title></head>
+<body><h1>SMM Monitoring Appliance</h1><ul>
+<li><a href="/api/v1/alerts">/api/v1/alerts</a> — alerts from the rules</li>
+<li><a href="/api/v1/rules">/api/v1/rules</a></li>
+<li><a href="/api/v1/targets">/api/v1/targets</a></li>
+<li><a href="/alertmanager/api/v2/alerts">/alertmanager/api/v2/alerts</a> — alerts in Alertmanager</li>
+<li><a href="/api/v1/appliance/status">/api/v1/appliance/status</a> — channels and reload status</li>
+<li><a href="/metrics">/metrics</a></li>
+</ul></body></html>`
