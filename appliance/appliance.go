@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/oklog/run"
@@ -128,7 +129,11 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.cleanups = append(a.cleanups, func() error { return errors.Join(promLn.Close(), amLn.Close()) })
+	a.cleanups = append(a.cleanups, func() error {
+		// The web server closes them on a normal stop; this is for a New
+		// that failed half way.
+		return errors.Join(ignoreClosed(promLn.Close()), ignoreClosed(amLn.Close()))
+	})
 	extURL, err := externalURL(o.ExternalURL, promLn.Addr())
 	if err != nil {
 		return nil, err
@@ -323,7 +328,14 @@ func listen(promAddr, amAddr string) (net.Listener, net.Listener, error) {
 // externalURL is the flag's value or http://<host>:<port>/.
 func externalURL(flag string, addr net.Addr) (*url.URL, error) {
 	if flag != "" {
-		return url.Parse(flag)
+		u, err := url.Parse(flag)
+		if err != nil {
+			return nil, fmt.Errorf("--web.external-url: %w", err)
+		}
+		// Links are built as ExternalURL + "/graph…"; a trailing slash
+		// would double it, as Prometheus learnt too.
+		u.Path = strings.TrimRight(u.Path, "/")
+		return u, nil
 	}
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
@@ -334,7 +346,7 @@ func externalURL(flag string, addr net.Addr) (*url.URL, error) {
 			host = h
 		}
 	}
-	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/"}, nil
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}, nil
 }
 
 // addSelfScrape adds the appliance's own /metrics as job smm-appliance
@@ -363,4 +375,11 @@ func addSelfScrape(cfg *promconfig.Config, addr net.Addr) error {
 	}
 	cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, sc)
 	return nil
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
 }

@@ -137,13 +137,20 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	if o.Peer != nil {
 		peer = o.Peer
 	}
+	requestDuration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "alertmanager_http_request_duration_seconds",
+		Help:    "Histogram of latencies for HTTP requests.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"handler", "method", "code"})
+	reg.MustRegister(requestDuration)
 	apih, err := api.New(api.Options{
-		Alerts:   alerts,
-		Silences: sil,
-		Peer:     peer,
-		Timeout:  time.Minute,
-		Logger:   logger.With("component", "api"),
-		Registry: reg,
+		RequestDuration: requestDuration,
+		Alerts:          alerts,
+		Silences:        sil,
+		Peer:            peer,
+		Timeout:         time.Minute,
+		Logger:          logger.With("component", "api"),
+		Registry:        reg,
 		GroupFunc: func(ctx context.Context, rf func(*dispatch.Route) bool, af dispatch.AlertFilter) (dispatch.AlertGroups, map[model.Fingerprint][]string, error) {
 			d := am.dispatcher.Load()
 			if d == nil {
