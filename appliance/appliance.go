@@ -172,7 +172,13 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 
 	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: a.lookupEnv, Logger: logger}, logger, reg)
 	a.reloads.prepare = func(set *configfiles.Set) error { return addSelfScrape(set.Prometheus, promLn.Addr()) }
-	a.reloads.subscribe("alertmanager", func(s *configfiles.Set) error { return a.am.ApplyConfig(s.Alertmanager, s.Templates) })
+	a.reloads.subscribe("alertmanager", func(s *configfiles.Set) error {
+		var fallback map[string]bool
+		if !o.NoLogFallback {
+			fallback = s.ReceiversWithoutChannels()
+		}
+		return a.am.ApplyConfig(s.Alertmanager, s.Templates, fallback)
+	})
 	a.reloads.subscribe("forwarder", func(s *configfiles.Set) error {
 		if ruler.Configured(s.Prometheus) {
 			a.forwarder.SetExternal(a.external.Notifier())

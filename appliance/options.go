@@ -30,6 +30,8 @@ type Options struct {
 	QueryMaxSamples     int
 	QueryMaxConcurrency int
 
+	NoLogFallback bool
+
 	// Flags is filled by RegisterFlags for /api/v1/status/flags.
 	Flags map[string]string
 }
@@ -56,6 +58,8 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		Default("120h").DurationVar(&o.AlertmanagerRetention)
 	cmd.Flag("rules.alert.resend-delay", "Minimum time before a firing alert is re-sent to the Alertmanager pipeline.").
 		Default("1m").SetValue(&o.ResendDelay)
+	cmd.Flag("alertmanager.no-log-fallback", "Drop notifications for receivers whose channels are all disabled (no secret set) instead of logging them.").
+		BoolVar(&o.NoLogFallback)
 	cmd.Flag("query.timeout", "Maximum time a query may take before being aborted.").
 		Default("2m").SetValue(&o.QueryTimeout)
 	cmd.Flag("query.max-samples", "Maximum number of samples a single query can load into memory.").

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,10 +86,7 @@ func (c *coordinator) Reload() (err error) {
 			return err
 		}
 	}
-	for _, ch := range set.DisabledChannels() {
-		c.logger.Warn("notification channel disabled: secret not set",
-			"receiver", ch.Receiver, "integration", ch.Integration, "missing", ch.Missing)
-	}
+	logDisabled(c.logger, set.DisabledChannels())
 	var errs []error
 	for _, s := range c.subscribers {
 		t := time.Now()
@@ -117,4 +115,31 @@ func (c *coordinator) Last() (bool, time.Time) {
 	c.mtx.Lock()
 	defer c.mtx.Unlock()
 	return c.lastOK, c.lastTime
+}
+
+// logDisabled says once per missing secret which channels it switched off,
+// rather than one line per receiver.
+func logDisabled(logger *slog.Logger, disabled []configfiles.Channel) {
+	type group struct {
+		integration string
+		receivers   []string
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, ch := range disabled {
+		key := ch.Integration + " " + strings.Join(ch.Missing, ",")
+		g, ok := groups[key]
+		if !ok {
+			g = &group{integration: ch.Integration}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.receivers = append(g.receivers, ch.Receiver)
+	}
+	for _, key := range order {
+		g := groups[key]
+		_, missing, _ := strings.Cut(key, " ")
+		logger.Warn("notification channel disabled: secret not set",
+			"integration", g.integration, "missing", missing, "receivers", strings.Join(g.receivers, ","))
+	}
 }

@@ -264,7 +264,10 @@ func (am *Alertmanager) Ready() bool { return am.dispatcher.Load() != nil }
 // ApplyConfig builds the routes, receivers and pipeline of cfg and swaps them
 // in. Everything that can fail happens before the running dispatcher is
 // touched, so a failed apply leaves the old configuration in force.
-func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Template) error {
+//
+// Receivers named in logFallback, whose every channel was disabled for lack
+// of a secret, deliver to the log instead.
+func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Template, logFallback map[string]bool) error {
 	tmpl.ExternalURL = am.opts.ExternalURL
 	routes := dispatch.NewRoute(cfg.Route, nil)
 	active := map[string]struct{}{}
@@ -277,6 +280,9 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 		ints, err := receiver.BuildReceiverIntegrations(rcv, tmpl, am.logger)
 		if err != nil {
 			return fmt.Errorf("build receiver %q: %w", rcv.Name, err)
+		}
+		if len(ints) == 0 && logFallback[rcv.Name] {
+			ints = append(ints, logIntegration(rcv.Name, am.logger))
 		}
 		receivers[rcv.Name] = ints
 	}

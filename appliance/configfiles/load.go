@@ -47,6 +47,22 @@ func (s *Set) DisabledChannels() []Channel {
 	return out
 }
 
+// ReceiversWithoutChannels returns the receivers that have integrations in
+// the file but none left enabled.
+func (s *Set) ReceiversWithoutChannels() map[string]bool {
+	enabled := map[string]bool{}
+	out := map[string]bool{}
+	for _, c := range s.Channels {
+		enabled[c.Receiver] = enabled[c.Receiver] || c.Enabled
+	}
+	for r, on := range enabled {
+		if !on {
+			out[r] = true
+		}
+	}
+	return out
+}
+
 // Loader reads a Set from Sources.
 type Loader struct {
 	Sources Sources

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The demo behind `make run`: the appliance on its embedded SMM defaults, with
+# smm-simulator playing the SMM platform on the ports the embedded targets
+# name (127.0.0.1:9101-9111) and rotating through failure scenarios so alerts
+# fire and resolve by themselves. Everything binds to 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-bin}
+DATA=${DATA:-data}
+WEB=${WEB:-127.0.0.1:9090}
+AM=${AM:-127.0.0.1:9093}
+CONTROL=${CONTROL:-127.0.0.1:9099}
+
+"$BIN/smm-simulator" --demo --control.listen-address "$CONTROL" &
+sim=$!
+trap 'kill $sim 2>/dev/null || true' EXIT INT TERM
+
+cat <<BANNER
+
+  SMM Monitoring Appliance — demo
+  -------------------------------
+  Prometheus API   http://$WEB/api/v1/alerts   (rules, targets, query: /api/v1/...)
+  Alertmanager API http://$AM/api/v2/alerts    (silences: /api/v2/silences; v1 reads too)
+  Status           http://$WEB/api/v1/appliance/status   (disabled channels, reload)
+  Metrics          http://$WEB/metrics
+  Scenarios        curl -s http://$CONTROL/scenarios
+                   curl -X POST http://$CONTROL/scenario/database-down
+                   curl -X DELETE http://$CONTROL/scenario/database-down
+  No Slack/PagerDuty/SMTP secrets are set, so every notification is logged
+  below as: msg=notification receiver=... alert=... severity=... team=...
+  Data in ./$DATA. Stop with Ctrl-C.
+
+BANNER
+
+exec "$BIN/smm-appliance" --storage.path "$DATA" --web.listen-address "$WEB" \
+  --alertmanager.listen-address "$AM" --web.external-url "http://$WEB" --environment demo
