@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestExpand(t *testing.T) {
@@ -50,4 +51,44 @@ func FuzzExpand(f *testing.F) {
 			t.Fatalf("expansion with no values grew the text: %q -> %q", s, res.Text)
 		}
 	})
+}
+
+func TestExpandYAML(t *testing.T) {
+	env := map[string]string{"URL": "https://h.example/a#b", "PW": `p"a: ss #x`}
+	lookup := func(n string) (string, bool) { v, ok := env[n]; return v, ok }
+	in := "a: ${URL}\nb: \"pre-${PW}\"\nc: '${URL}'\nd: ${MISSING:-dflt}\ne: plain\n"
+	out, dropped, err := ExpandYAML(in, lookup, nil)
+	require.NoError(t, err)
+	require.Empty(t, dropped)
+	// Values are quoted so secrets with YAML syntax cannot change structure,
+	// and the line count is unchanged.
+	want := "a: \"https://h.example/a#b\"\nb: \"pre-p\\\"a: ss #x\"\nc: \"https://h.example/a#b\"\nd: \"dflt\"\ne: plain\n"
+	require.Equal(t, want, out)
+
+	_, _, err = ExpandYAML("x: 1\ny: ${NOPE}\n", lookup, nil)
+	require.ErrorContains(t, err, "line 2: y: variable NOPE is not set")
+}
+
+func TestExpandYAMLDrop(t *testing.T) {
+	in := "keep: 1\nlist:\n  - name: a\n    secret: ${NOPE}\n  - name: b\n    url: ${URL}\nafter: 2\n"
+	lookup := func(n string) (string, bool) {
+		if n == "URL" {
+			return "http://x", true
+		}
+		return "", false
+	}
+	drop := func(_ *yaml.Node, refs []ScalarRef) []Dropped {
+		var out []Dropped
+		for _, r := range refs {
+			if len(r.Missing) > 0 {
+				out = append(out, Dropped{Path: r.Path[:2], Line: r.Line, Missing: r.Missing})
+			}
+		}
+		return out
+	}
+	out, dropped, err := ExpandYAML(in, lookup, drop)
+	require.NoError(t, err)
+	require.Len(t, dropped, 1)
+	require.Equal(t, []string{"list", "0"}, dropped[0].Path)
+	require.Equal(t, "keep: 1\nlist:\n\n\n  - name: b\n    url: \"http://x\"\nafter: 2\n", out)
 }

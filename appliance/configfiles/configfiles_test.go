@@ -1,0 +1,154 @@
+package configfiles
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const minimalProm = "global:\n  scrape_interval: 15s\n"
+
+// setup writes prometheus.yml and alertmanager.yml into a temp dir.
+func setup(t *testing.T, prom, am string) Sources {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, PrometheusFile), []byte(prom), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, AlertmanagerFile), []byte(am), 0o644))
+	return Sources{Dir: dir, EmbeddedDir: t.TempDir()}
+}
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(n string) (string, bool) { v, ok := m[n]; return v, ok }
+}
+
+func TestChannelsDisabledForMissingSecrets(t *testing.T) {
+	am, err := os.ReadFile("testdata/channels.alertmanager.yml")
+	require.NoError(t, err)
+	cases := []struct {
+		name     string
+		env      map[string]string
+		disabled map[string][]string // "receiver/integration[idx]" -> missing
+	}{
+		{
+			name: "all set",
+			env:  map[string]string{"SLACK_URL": "https://hooks.example/x", "SMTP_HOST": "smtp.example:25", "HOOK_URL": "http://127.0.0.1:9/h", "PD_KEY": "k"},
+		},
+		{
+			name: "nothing set",
+			env:  map[string]string{},
+			disabled: map[string][]string{
+				"team/slack[0]":      {"SLACK_URL"},
+				"team/email[0]":      {"SMTP_HOST"},
+				"team/webhook[0]":    {"HOOK_URL"},
+				"pager/pagerduty[0]": {"PD_KEY"},
+			},
+		},
+		{
+			name:     "only the slack global missing",
+			env:      map[string]string{"SMTP_HOST": "smtp.example:25", "HOOK_URL": "http://127.0.0.1:9/h", "PD_KEY": "k"},
+			disabled: map[string][]string{"team/slack[0]": {"SLACK_URL"}},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := setup(t, minimalProm, string(am))
+			set, err := Loader{Sources: src, Lookup: env(c.env)}.Load()
+			require.NoError(t, err)
+			got := map[string][]string{}
+			for _, ch := range set.DisabledChannels() {
+				got[ch.Receiver+"/"+ch.Integration+"["+itoa(ch.Index)+"]"] = ch.Missing
+			}
+			if c.disabled == nil {
+				c.disabled = map[string][]string{}
+			}
+			require.Equal(t, c.disabled, got)
+			require.Len(t, set.Channels, 6, "every integration is listed, enabled or not")
+			// The receiver with its own api_url keeps Slack without the global.
+			for _, ch := range set.Channels {
+				if ch.Receiver == "own-slack-url" {
+					require.True(t, ch.Enabled)
+				}
+			}
+			// Dropped integrations are gone from the parsed config, the rest stay.
+			team := set.Alertmanager.Receivers[0]
+			require.Equal(t, "team", team.Name)
+			wantHooks := 2
+			if _, ok := c.env["HOOK_URL"]; !ok {
+				wantHooks = 1
+			}
+			require.Len(t, team.WebhookConfigs, wantHooks)
+		})
+	}
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }
+
+func TestReceiversWithoutChannels(t *testing.T) {
+	am, err := os.ReadFile("testdata/channels.alertmanager.yml")
+	require.NoError(t, err)
+	set, err := Loader{Sources: setup(t, minimalProm, string(am)), Lookup: env(nil)}.Load()
+	require.NoError(t, err)
+	// "team" keeps its static webhook; "pager" lost its only channel.
+	require.Equal(t, map[string]bool{"pager": true}, set.ReceiversWithoutChannels())
+}
+
+func TestSecretsNeverInParsedStrings(t *testing.T) {
+	am, err := os.ReadFile("testdata/channels.alertmanager.yml")
+	require.NoError(t, err)
+	secret := "https://hooks.example/services/T0/B0/very-secret-token"
+	set, err := Loader{Sources: setup(t, minimalProm, string(am)), Lookup: env(map[string]string{"SLACK_URL": secret, "PD_KEY": "pd-secret-key"})}.Load()
+	require.NoError(t, err)
+	require.NotContains(t, set.Alertmanager.String(), "very-secret-token")
+	require.NotContains(t, set.Alertmanager.String(), "pd-secret-key")
+}
+
+// TestBadFiles: every broken file is refused with its file name and, where
+// the parser knows it, the line.
+func TestBadFiles(t *testing.T) {
+	goodAM := "route:\n  receiver: r\nreceivers:\n  - name: r\n"
+	cases := []struct {
+		name      string
+		prom, am  string
+		rules     string
+		wantInErr []string
+	}{
+		{name: "prometheus yaml syntax", prom: "global:\n  scrape_interval: [\n", am: goodAM, wantInErr: []string{"prometheus.yml", "line"}},
+		{name: "prometheus unknown field", prom: "global:\n  scrape_intervall: 1s\n", am: goodAM, wantInErr: []string{"prometheus.yml", "scrape_intervall"}},
+		{name: "missing variable outside a channel", prom: minimalProm + "scrape_configs:\n  - job_name: x\n    static_configs:\n      - targets: ['${TARGET}']\n", am: goodAM,
+			wantInErr: []string{"prometheus.yml", "line 6", "TARGET is not set"}},
+		{name: "alertmanager unknown receiver", prom: minimalProm, am: "route:\n  receiver: nope\nreceivers:\n  - name: r\n", wantInErr: []string{"alertmanager.yml", `undefined receiver "nope"`}},
+		{name: "alertmanager wrong type", prom: minimalProm, am: "route:\n  receiver: r\n  group_wait: [1s]\nreceivers:\n  - name: r\n", wantInErr: []string{"alertmanager.yml", "line 3"}},
+		{name: "template syntax error", prom: minimalProm, am: "templates: [t.tmpl]\n" + goodAM, wantInErr: []string{"templates", "t.tmpl"}},
+		{name: "invalid PromQL in a rule", prom: minimalProm + "rule_files: [rules.yml]\n", am: goodAM,
+			rules:     "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up ==\n",
+			wantInErr: []string{"rules.yml: 5:15", "could not parse expression"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := setup(t, c.prom, c.am)
+			require.NoError(t, os.WriteFile(filepath.Join(src.Dir, "t.tmpl"), []byte(`{{ define "x" }}{{ .Foo `), 0o644))
+			if c.rules != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(src.Dir, "rules.yml"), []byte(c.rules), 0o644))
+			}
+			_, err := Loader{Sources: src, Lookup: env(nil)}.Load()
+			require.Error(t, err)
+			for _, w := range c.wantInErr {
+				require.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestEmbeddedFallback(t *testing.T) {
+	// A file missing from Dir comes from EmbeddedDir.
+	src := setup(t, minimalProm, "route:\n  receiver: r\nreceivers:\n  - name: r\n")
+	require.NoError(t, os.Remove(filepath.Join(src.Dir, AlertmanagerFile)))
+	require.NoError(t, os.WriteFile(filepath.Join(src.EmbeddedDir, AlertmanagerFile), []byte("route:\n  receiver: embedded\nreceivers:\n  - name: embedded\n"), 0o644))
+	set, err := Loader{Sources: src, Lookup: env(nil)}.Load()
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(src.Dir, PrometheusFile), set.PrometheusPath)
+	require.Equal(t, filepath.Join(src.EmbeddedDir, AlertmanagerFile), set.AlertmanagerPath)
+	require.Equal(t, "embedded", set.Alertmanager.Route.Receiver)
+}
