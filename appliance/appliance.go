@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -26,7 +25,11 @@ import (
 	"github.com/prometheus/prometheus/discovery"
 	"github.com/prometheus/prometheus/promql"
 
+	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/alertmanager"
+	"github.com/smm-architect/smm-appliance/alerting/console"
+	"github.com/smm-architect/smm-appliance/alerting/escalation"
+	"github.com/smm-architect/smm-appliance/alerting/history"
 	"github.com/smm-architect/smm-appliance/alerting/ruler"
 	"github.com/smm-architect/smm-appliance/appliance/configfiles"
 	"github.com/smm-architect/smm-appliance/configs"
@@ -43,6 +46,8 @@ const SelfJob = "smm-appliance"
 // Subfolders of the data directory.
 const (
 	tsdbDir         = "tsdb"
+	historyDir      = "history"
+	acksFile        = "acks/acks.json"
 	alertmanagerDir = "alertmanager"
 	embeddedDir     = "embedded-config"
 )
@@ -53,14 +58,16 @@ type Appliance struct {
 	logger *slog.Logger
 	reg    *prometheus.Registry
 
-	db        *storage.Local
-	am        *alertmanager.Alertmanager
-	forwarder *ruler.Forwarder
-	ruler     *ruler.Ruler
-	external  *ruler.External
-	scraper   *scrape.Scraper
-	web       *web.Server
-	reloads   *coordinator
+	db         *storage.Local
+	am         *alertmanager.Alertmanager
+	forwarder  *ruler.Forwarder
+	ruler      *ruler.Ruler
+	external   *ruler.External
+	scraper    *scrape.Scraper
+	web        *web.Server
+	console    *console.Console
+	escalation *escalation.Engine
+	reloads    *coordinator
 
 	cleanups []func() error // LIFO, for a failed New
 }
@@ -139,15 +146,34 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, err
 	}
 
+	hist, err := history.Open(history.Options{
+		Dir:      filepath.Join(o.StoragePath, historyDir),
+		MaxAge:   time.Duration(o.HistoryRetentionTime),
+		MaxBytes: int64(o.HistoryRetentionSize),
+	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.cleanups = append(a.cleanups, hist.Close)
+	ackStore, err := acks.Open(filepath.Join(o.StoragePath, acksFile))
+	if err != nil {
+		return nil, err
+	}
+
 	a.am, err = alertmanager.New(alertmanager.Options{
 		DataDir:     filepath.Join(o.StoragePath, alertmanagerDir),
 		Retention:   o.AlertmanagerRetention,
 		ExternalURL: extURL,
+		// The console exists before the first ApplyConfig starts the
+		// dispatcher, so no attempt can come earlier.
+		Observer: func(at alertmanager.Attempt) { a.console.Observe(at) },
 	}, logger, reg)
 	if err != nil {
 		return nil, err
 	}
 	a.cleanups = append(a.cleanups, a.am.Close)
+	a.console = console.New(a.am.Alerts(), ackStore, hist, logger, reg)
+	a.escalation = escalation.New(a.am, ackStore, a.console.RecordEscalation, logger)
 
 	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(reg)
 	if err != nil {
@@ -173,11 +199,15 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: a.lookupEnv, Logger: logger}, logger, reg)
 	a.reloads.prepare = func(set *configfiles.Set) error { return addSelfScrape(set.Prometheus, promLn.Addr()) }
 	a.reloads.subscribe("alertmanager", func(s *configfiles.Set) error {
-		var fallback map[string]bool
+		ao := alertmanager.ApplyOptions{ExtraReceivers: s.Appliance.Escalation.Receivers()}
 		if !o.NoLogFallback {
-			fallback = s.ReceiversWithoutChannels()
+			ao.LogFallback = s.ReceiversWithoutChannels()
 		}
-		return a.am.ApplyConfig(s.Alertmanager, s.Templates, fallback)
+		return a.am.ApplyConfig(s.Alertmanager, s.Templates, ao)
+	})
+	a.reloads.subscribe("escalation", func(s *configfiles.Set) error {
+		a.escalation.ApplyPolicy(&s.Appliance.Escalation)
+		return nil
 	})
 	a.reloads.subscribe("forwarder", func(s *configfiles.Set) error {
 		if ruler.Configured(s.Prometheus) {
@@ -213,7 +243,11 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Ready:      a.notReady,
 		Reload:     a.Reload,
 		LastReload: a.reloads.Last,
-		Appliance:  http.HandlerFunc(a.serveApplianceAPI),
+		Appliance: (&web.ApplianceAPI{
+			Console:      a.console,
+			Alertmanager: a.am.Handler(),
+			Status:       a.status,
+		}).Handler(),
 	}, promLn, amLn, logger)
 
 	if err := a.reloads.Reload(); err != nil {
@@ -288,6 +322,11 @@ func (a *Appliance) Run(ctx context.Context) error {
 		g.Add(a.external.RunDiscovery, func(error) { a.external.Stop() })
 		done := make(chan struct{})
 		g.Add(func() error { a.external.RunNotifier(); <-done; return nil }, func(error) { close(done) })
+	}
+	{
+		// Escalation of unacknowledged critical alerts.
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Add(func() error { a.escalation.Run(ctx); return nil }, func(error) { cancel() })
 	}
 	{
 		// Web: both listeners.

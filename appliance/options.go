@@ -32,6 +32,9 @@ type Options struct {
 
 	NoLogFallback bool
 
+	HistoryRetentionTime model.Duration
+	HistoryRetentionSize units.Base2Bytes
+
 	// Flags is filled by RegisterFlags for /api/v1/status/flags.
 	Flags map[string]string
 }
@@ -60,6 +63,10 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		Default("1m").SetValue(&o.ResendDelay)
 	cmd.Flag("alertmanager.no-log-fallback", "Drop notifications for receivers whose channels are all disabled (no secret set) instead of logging them.").
 		BoolVar(&o.NoLogFallback)
+	cmd.Flag("history.retention.time", "How long to keep the notification history.").
+		Default("30d").SetValue(&o.HistoryRetentionTime)
+	cmd.Flag("history.retention.size", "Maximum size of the notification history on disk.").
+		Default("256MB").BytesVar(&o.HistoryRetentionSize)
 	cmd.Flag("query.timeout", "Maximum time a query may take before being aborted.").
 		Default("2m").SetValue(&o.QueryTimeout)
 	cmd.Flag("query.max-samples", "Maximum number of samples a single query can load into memory.").

@@ -14,5 +14,5 @@ import "embed"
 // The rule unit tests (rules/tests/) are not embedded: they are development
 // artefacts run by promtool and by this package's tests, not configuration.
 //
-//go:embed prometheus.yml alertmanager.yml rules/*.yml targets/*.yml templates/*.tmpl
+//go:embed prometheus.yml alertmanager.yml appliance.yml rules/*.yml targets/*.yml templates/*.tmpl
 var FS embed.FS

@@ -47,6 +47,18 @@ type Options struct {
 	Peer *cluster.Peer
 	// PeerTimeout is the per-position wait before sending in a cluster.
 	PeerTimeout time.Duration
+	// Observer, if set, sees every notification attempt.
+	Observer Observer
+}
+
+// ApplyOptions are the appliance's additions to a configuration.
+type ApplyOptions struct {
+	// LogFallback names receivers whose every channel was disabled for lack
+	// of a secret; they deliver to the log instead.
+	LogFallback map[string]bool
+	// ExtraReceivers are built even if no route uses them (the escalation
+	// policy's receivers).
+	ExtraReceivers []string
 }
 
 // Alertmanager is the running pipeline. Its config-scoped parts (routes,
@@ -71,6 +83,8 @@ type Alertmanager struct {
 	stopMaint  chan struct{}
 	maintDone  chan struct{}
 
+	attempts   attemptCounter
+	receivers  atomic.Pointer[map[string][]notify.Integration]
 	dispatcher atomic.Pointer[dispatch.Dispatcher]
 	inhibitor  atomic.Pointer[inhibit.Inhibitor]
 	config     atomic.Pointer[amconfig.Config]
@@ -264,14 +278,14 @@ func (am *Alertmanager) Ready() bool { return am.dispatcher.Load() != nil }
 // ApplyConfig builds the routes, receivers and pipeline of cfg and swaps them
 // in. Everything that can fail happens before the running dispatcher is
 // touched, so a failed apply leaves the old configuration in force.
-//
-// Receivers named in logFallback, whose every channel was disabled for lack
-// of a secret, deliver to the log instead.
-func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Template, logFallback map[string]bool) error {
+func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Template, o ApplyOptions) error {
 	tmpl.ExternalURL = am.opts.ExternalURL
 	routes := dispatch.NewRoute(cfg.Route, nil)
 	active := map[string]struct{}{}
 	routes.Walk(func(r *dispatch.Route) { active[r.RouteOpts.Receiver] = struct{}{} })
+	for _, r := range o.ExtraReceivers {
+		active[r] = struct{}{}
+	}
 	receivers := make(map[string][]notify.Integration, len(active))
 	for _, rcv := range cfg.Receivers {
 		if _, ok := active[rcv.Name]; !ok {
@@ -281,10 +295,10 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 		if err != nil {
 			return fmt.Errorf("build receiver %q: %w", rcv.Name, err)
 		}
-		if len(ints) == 0 && logFallback[rcv.Name] {
+		if len(ints) == 0 && o.LogFallback[rcv.Name] {
 			ints = append(ints, logIntegration(rcv.Name, am.logger))
 		}
-		receivers[rcv.Name] = ints
+		receivers[rcv.Name] = observe(ints, rcv.Name, am.opts.Observer, &am.attempts)
 	}
 	intervals := make(map[string][]timeinterval.TimeInterval, len(cfg.TimeIntervals)+len(cfg.MuteTimeIntervals))
 	for _, ti := range cfg.MuteTimeIntervals {
@@ -331,6 +345,7 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 	go disp.Run(am.startTime)
 	disp.WaitForLoading()
 	am.dispatcher.Store(disp)
+	am.receivers.Store(&receivers)
 	am.config.Store(cfg)
 	return nil
 }

@@ -17,8 +17,10 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
+	yaml2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/smm-architect/smm-appliance/alerting/escalation"
 	"github.com/smm-architect/smm-appliance/appliance/envsubst"
 )
 
@@ -31,6 +33,8 @@ type Set struct {
 	Alertmanager     *amconfig.Config
 	Templates        *template.Template
 	Channels         []Channel
+	AppliancePath    string
+	Appliance        *ApplianceConfig
 	// Digests holds the sha256 of every file read, by path, so a reload can
 	// say what changed.
 	Digests map[string]string
@@ -86,6 +90,9 @@ func (l Loader) Load() (*Set, error) {
 		errs = append(errs, err)
 	}
 	if err := l.loadAlertmanager(s); err != nil {
+		errs = append(errs, err)
+	}
+	if err := l.loadAppliance(s); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -198,5 +205,53 @@ func (l Loader) loadAlertmanager(s *Set) error {
 	}
 	s.Alertmanager = cfg
 	s.Templates = tmpl
+	return nil
+}
+
+// ApplianceConfig is appliance.yml: the appliance's own settings.
+type ApplianceConfig struct {
+	Escalation escalation.Policy `yaml:"escalation"`
+}
+
+func (l Loader) loadAppliance(s *Set) error {
+	path := l.Sources.Path(ApplianceFile)
+	s.AppliancePath = path
+	cfg := &ApplianceConfig{}
+	text, err := l.read(s, path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// Optional: without it there is no escalation.
+		s.Appliance = cfg
+		return nil
+	case err != nil:
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	expanded, _, err := envsubst.ExpandYAML(text, l.Lookup, nil)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	if err := yaml2.UnmarshalStrict([]byte(expanded), cfg); err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	if s.Alertmanager != nil {
+		embedded := filepath.Dir(path) == filepath.Clean(l.Sources.EmbeddedDir)
+		var steps []escalation.Step
+		for i, step := range cfg.Escalation.Steps {
+			if slices.ContainsFunc(s.Alertmanager.Receivers, func(r amconfig.Receiver) bool { return r.Name == step.Receiver }) {
+				steps = append(steps, step)
+				continue
+			}
+			if !embedded {
+				return fmt.Errorf("load %s: escalation.steps[%d]: receiver %q is not defined in %s", path, i, step.Receiver, s.AlertmanagerPath)
+			}
+			// The embedded default names the shipped "escalation"
+			// receiver; an operator's own alertmanager.yml may not have
+			// it. That is not their error: the step is left out.
+			l.Logger.Warn("escalation step left out: its receiver is not in alertmanager.yml",
+				"step", i+1, "receiver", step.Receiver, "alertmanager", s.AlertmanagerPath)
+		}
+		cfg.Escalation.Steps = steps
+	}
+	s.Appliance = cfg
 	return nil
 }

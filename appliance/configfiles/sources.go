@@ -14,6 +14,7 @@ import (
 const (
 	PrometheusFile   = "prometheus.yml"
 	AlertmanagerFile = "alertmanager.yml"
+	ApplianceFile    = "appliance.yml"
 )
 
 // Sources says where configuration files come from: a file present in Dir

@@ -1,0 +1,136 @@
+package alertmanager
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/alertmanager/alert"
+	"github.com/prometheus/alertmanager/notify"
+	"github.com/prometheus/alertmanager/silence"
+	"github.com/prometheus/common/model"
+)
+
+// Attempt is one call of one integration: what the notification history
+// records.
+type Attempt struct {
+	Time        time.Time
+	Receiver    string
+	Integration string
+	Index       int
+	GroupKey    string
+	Alerts      []*alert.Alert
+	Resolved    []bool // per alert, at send time
+	Err         error
+	Retry       bool // the pipeline will try again
+	Duration    time.Duration
+	Attempt     int // 1 for the first try of a flush
+}
+
+// Observer receives every attempt. It must not block for long: it runs on
+// the notification path.
+type Observer func(Attempt)
+
+// observed wraps an integration so every attempt reaches the observer.
+// Integration.Notify only adds tracing, so wrapping it keeps upstream
+// behaviour (metrics are counted by the retry stage around us).
+type observed struct {
+	inner    notify.Integration
+	receiver string
+	observe  Observer
+	attempts *attemptCounter
+}
+
+var _ notify.Notifier = (*observed)(nil)
+
+func (o *observed) Notify(ctx context.Context, alerts ...*alert.Alert) notify.NotifyVerdict {
+	start := time.Now()
+	verdict := o.inner.Notify(ctx, alerts...)
+	gk, _ := notify.GroupKey(ctx)
+	agID, _ := notify.AggrGroupID(ctx)
+	flush, _ := notify.FlushID(ctx)
+	key := fmt.Sprintf("%s/%d/%s/%d", agID, flush, o.inner.Name(), o.inner.Index())
+	n := o.attempts.next(key, verdict.Err() == nil || !verdict.ShouldRetry())
+	resolved := make([]bool, len(alerts))
+	for i, a := range alerts {
+		resolved[i] = a.ResolvedAt(start)
+	}
+	o.observe(Attempt{
+		Time: start, Receiver: o.receiver, Integration: o.inner.Name(), Index: o.inner.Index(),
+		GroupKey: gk, Alerts: alerts, Resolved: resolved, Err: verdict.Err(), Retry: verdict.ShouldRetry(),
+		Duration: time.Since(start), Attempt: n,
+	})
+	return verdict
+}
+
+func observe(ints []notify.Integration, receiver string, obs Observer, counter *attemptCounter) []notify.Integration {
+	if obs == nil {
+		return ints
+	}
+	out := make([]notify.Integration, len(ints))
+	for i := range ints {
+		inner := ints[i]
+		out[i] = notify.NewIntegration(&observed{inner: inner, receiver: receiver, observe: obs, attempts: counter},
+			&inner, inner.Name(), inner.Index(), receiver)
+	}
+	return out
+}
+
+// attemptCounter numbers the retries of one flush of one integration.
+type attemptCounter struct {
+	mtx sync.Mutex
+	n   map[string]*attempts
+}
+
+type attempts struct {
+	n    int
+	last time.Time
+}
+
+// next returns the attempt number for key; done forgets the key. A flush
+// whose retries ended by timeout never says done, so keys idle for longer
+// than any flush can last are pruned.
+func (c *attemptCounter) next(key string, done bool) int {
+	c.mtx.Lock()
+	defer c.mtx.Unlock()
+	now := time.Now()
+	if c.n == nil {
+		c.n = map[string]*attempts{}
+	}
+	if len(c.n) > 256 {
+		for k, a := range c.n {
+			if now.Sub(a.last) > 15*time.Minute {
+				delete(c.n, k)
+			}
+		}
+	}
+	a, ok := c.n[key]
+	if !ok {
+		a = &attempts{}
+		c.n[key] = a
+	}
+	a.n++
+	a.last = now
+	if done {
+		delete(c.n, key)
+	}
+	return a.n
+}
+
+// Receiver returns the integrations of a receiver of the applied
+// configuration (wrapped for observation), for the escalation engine.
+func (am *Alertmanager) Receiver(name string) ([]notify.Integration, bool) {
+	m := am.receivers.Load()
+	if m == nil {
+		return nil, false
+	}
+	ints, ok := (*m)[name]
+	return ints, ok
+}
+
+// Silenced reports whether an active silence matches the labels.
+func (am *Alertmanager) Silenced(ctx context.Context, ls model.LabelSet) bool {
+	sils, _, err := am.silences.Query(ctx, silence.QState(silence.SilenceStateActive), silence.QMatches(ls))
+	return err == nil && len(sils) > 0
+}

@@ -1,0 +1,207 @@
+// Package console is the operator-facing state around alerts: it records
+// notification attempts and escalations in the history, tracks when each
+// alert was first notified, and takes acknowledgements — measuring time to
+// acknowledge, the SMM MTTA SLO.
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/alertmanager/alert"
+	"github.com/prometheus/alertmanager/provider"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+
+	"github.com/smm-architect/smm-appliance/alerting/acks"
+	"github.com/smm-architect/smm-appliance/alerting/alertmanager"
+	"github.com/smm-architect/smm-appliance/alerting/history"
+)
+
+// Console ties the alert store, ack state and history together.
+type Console struct {
+	alerts  provider.Alerts
+	acks    *acks.Store
+	history *history.Store
+	logger  *slog.Logger
+
+	ackSeconds  *prometheus.HistogramVec
+	attempts    *prometheus.CounterVec
+	escalations *prometheus.CounterVec
+	ok, total   atomic.Int64
+}
+
+// New builds a console and registers its metrics.
+func New(alerts provider.Alerts, st *acks.Store, h *history.Store, logger *slog.Logger, reg prometheus.Registerer) *Console {
+	c := &Console{
+		alerts: alerts, acks: st, history: h, logger: logger.With("component", "console"),
+		ackSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "smm_appliance_alert_acknowledge_seconds",
+			Help:    "Time from an alert's first notification to its acknowledgement (MTTA).",
+			Buckets: []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400},
+		}, []string{"severity"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smm_appliance_notification_attempts_total",
+			Help: "Notification attempts by receiver, integration and outcome.",
+		}, []string{"receiver", "integration", "outcome"}),
+		escalations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smm_appliance_escalations_total",
+			Help: "Escalation notifications delivered, by receiver and step.",
+		}, []string{"receiver", "step"}),
+	}
+	ratio := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "smm_appliance_notification_delivery_success_ratio",
+		Help: "Share of notification attempts that succeeded since start (1 before any attempt); the SLO is 0.995.",
+	}, func() float64 {
+		t := c.total.Load()
+		if t == 0 {
+			return 1
+		}
+		return float64(c.ok.Load()) / float64(t)
+	})
+	reg.MustRegister(c.ackSeconds, c.attempts, c.escalations, ratio)
+	return c
+}
+
+func refs(as []*alert.Alert, resolved []bool) []history.AlertRef {
+	out := make([]history.AlertRef, len(as))
+	for i, a := range as {
+		st := "firing"
+		if resolved != nil && resolved[i] {
+			st = "resolved"
+		}
+		out[i] = history.AlertRef{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"]), Status: st}
+	}
+	return out
+}
+
+// Observe is the embedded Alertmanager's observer: every attempt goes to the
+// history; a delivered firing notification starts the alert's escalation
+// clock.
+func (c *Console) Observe(at alertmanager.Attempt) {
+	outcome := "success"
+	c.total.Add(1)
+	if at.Err != nil {
+		outcome = "failure"
+	} else {
+		c.ok.Add(1)
+	}
+	c.attempts.WithLabelValues(at.Receiver, at.Integration, outcome).Inc()
+	e := history.Entry{
+		Time: at.Time, Kind: history.KindNotification, Receiver: at.Receiver, Integration: at.Integration,
+		GroupKey: at.GroupKey, Alerts: refs(at.Alerts, at.Resolved), Success: at.Err == nil,
+		DurationSeconds: at.Duration.Seconds(), Attempt: at.Attempt,
+	}
+	if at.Err != nil {
+		e.Error = at.Err.Error()
+	}
+	if err := c.history.Append(e); err != nil {
+		c.logger.Error("record notification", "err", err)
+	}
+	if at.Err != nil {
+		return
+	}
+	for i, a := range at.Alerts {
+		if at.Resolved[i] {
+			continue
+		}
+		if _, err := c.acks.Notified(a.Fingerprint().String(), a.Name(), string(a.Labels["severity"]), at.Time); err != nil {
+			c.logger.Error("record first notification", "err", err)
+		}
+	}
+}
+
+// RecordEscalation is the escalation engine's recorder.
+func (c *Console) RecordEscalation(step int, receiver, integration string, a *alert.Alert, err error, d time.Duration) {
+	e := history.Entry{
+		Kind: history.KindEscalation, Receiver: receiver, Integration: integration, Step: step,
+		Alerts: refs([]*alert.Alert{a}, nil), Success: err == nil, DurationSeconds: d.Seconds(), Attempt: 1,
+	}
+	if err != nil {
+		e.Error = err.Error()
+	} else {
+		c.escalations.WithLabelValues(receiver, fmt.Sprint(step)).Inc()
+	}
+	if herr := c.history.Append(e); herr != nil {
+		c.logger.Error("record escalation", "err", herr)
+	}
+}
+
+// ErrNotFound is returned for a fingerprint that is not a current alert.
+var ErrNotFound = errors.New("no such alert")
+
+func (c *Console) find(fp string) (*alert.Alert, error) {
+	f, err := model.ParseFingerprint(fp)
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint %q: %w", fp, err)
+	}
+	a, err := c.alerts.Get(f)
+	if err != nil || a == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, fp)
+	}
+	return a, nil
+}
+
+// Ack acknowledges alerts by fingerprint (an alert group is acked by
+// passing all its fingerprints).
+func (c *Console) Ack(ctx context.Context, fps []string, by, comment string) ([]acks.State, error) {
+	if by == "" {
+		return nil, errors.New("who acknowledges is required (\"by\")")
+	}
+	if len(fps) == 0 {
+		return nil, errors.New("no fingerprints given")
+	}
+	var found []*alert.Alert
+	for _, fp := range fps {
+		a, err := c.find(fp)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, a)
+	}
+	now := time.Now()
+	var out []acks.State
+	for _, a := range found {
+		st, err := c.acks.Acknowledge(a.Fingerprint().String(), a.Name(), string(a.Labels["severity"]), acks.Ack{By: by, Comment: comment, At: now})
+		if err != nil {
+			return out, err
+		}
+		if !st.FirstNotifiedAt.IsZero() {
+			c.ackSeconds.WithLabelValues(string(a.Labels["severity"])).Observe(now.Sub(st.FirstNotifiedAt).Seconds())
+		}
+		out = append(out, st)
+	}
+	if err := c.history.Append(history.Entry{Time: now, Kind: history.KindAck, Alerts: refs(found, nil), Success: true, User: by, Comment: comment}); err != nil {
+		c.logger.Error("record ack", "err", err)
+	}
+	return out, nil
+}
+
+// Unack removes an acknowledgement.
+func (c *Console) Unack(ctx context.Context, fp, by string) (acks.State, error) {
+	st, err := c.acks.Unacknowledge(fp)
+	if err != nil {
+		return st, fmt.Errorf("%w: %s is not acknowledged", ErrNotFound, fp)
+	}
+	ref := history.AlertRef{Fingerprint: fp, Alertname: st.Alertname, Severity: st.Severity}
+	if err := c.history.Append(history.Entry{Kind: history.KindUnack, Alerts: []history.AlertRef{ref}, Success: true, User: by}); err != nil {
+		c.logger.Error("record unack", "err", err)
+	}
+	return st, nil
+}
+
+// States returns the ack and escalation state of every known alert.
+func (c *Console) States() map[string]acks.State {
+	out := map[string]acks.State{}
+	for _, st := range c.acks.List() {
+		out[st.Fingerprint] = st
+	}
+	return out
+}
+
+// History queries the history.
+func (c *Console) History(f history.Filter) ([]history.Entry, error) { return c.history.Query(f) }

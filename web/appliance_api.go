@@ -1,0 +1,230 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/smm-architect/smm-appliance/alerting/acks"
+	"github.com/smm-architect/smm-appliance/alerting/console"
+	"github.com/smm-architect/smm-appliance/alerting/history"
+)
+
+// ApplianceAPI serves /api/v1/appliance/: alerts with their ack and
+// escalation state, acknowledgements, notification history and status.
+type ApplianceAPI struct {
+	Console      *console.Console
+	Alertmanager http.Handler // for the v2 alert list, so both views agree
+	Status       func() map[string]any
+}
+
+type apiResponse struct {
+	Status    string `json:"status"`
+	Data      any    `json:"data,omitempty"`
+	ErrorType string `json:"errorType,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+func writeAPI(w http.ResponseWriter, code int, data any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	resp := apiResponse{Status: "success", Data: data}
+	if err != nil {
+		resp = apiResponse{Status: "error", ErrorType: "bad_data", Error: err.Error()}
+		if code >= 500 {
+			resp.ErrorType = "internal"
+		}
+	}
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// Handler routes the appliance API.
+func (a *ApplianceAPI) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/appliance/status", func(w http.ResponseWriter, _ *http.Request) {
+		writeAPI(w, http.StatusOK, a.Status(), nil)
+	})
+	mux.HandleFunc("GET /api/v1/appliance/alerts", a.alerts)
+	mux.HandleFunc("GET /api/v1/appliance/acks", func(w http.ResponseWriter, _ *http.Request) {
+		list := []acks.State{}
+		for _, st := range a.Console.States() {
+			if st.Ack != nil {
+				list = append(list, st)
+			}
+		}
+		writeAPI(w, http.StatusOK, list, nil)
+	})
+	mux.HandleFunc("POST /api/v1/appliance/acks", a.ack)
+	mux.HandleFunc("DELETE /api/v1/appliance/acks/{fingerprint}", a.unack)
+	mux.HandleFunc("GET /api/v1/appliance/history", a.history)
+	return mux
+}
+
+// maxBody bounds write request bodies.
+const maxBody = 1 << 20
+
+type ackRequest struct {
+	Fingerprints []string `json:"fingerprints"`
+	Fingerprint  string   `json:"fingerprint"`
+	By           string   `json:"by"`
+	Comment      string   `json:"comment"`
+}
+
+func decodeStrict(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("invalid JSON body: %w", err)
+	}
+	return nil
+}
+
+func (a *ApplianceAPI) ack(w http.ResponseWriter, r *http.Request) {
+	var req ackRequest
+	if err := decodeStrict(r, &req); err != nil {
+		writeAPI(w, http.StatusBadRequest, nil, err)
+		return
+	}
+	fps := req.Fingerprints
+	if req.Fingerprint != "" {
+		fps = append(fps, req.Fingerprint)
+	}
+	states, err := a.Console.Ack(r.Context(), fps, req.By, req.Comment)
+	if err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, console.ErrNotFound) {
+			code = http.StatusNotFound
+		}
+		writeAPI(w, code, nil, err)
+		return
+	}
+	acked := make([]string, 0, len(states))
+	for _, st := range states {
+		acked = append(acked, st.Fingerprint)
+	}
+	writeAPI(w, http.StatusOK, map[string]any{"acked": acked}, nil)
+}
+
+func (a *ApplianceAPI) unack(w http.ResponseWriter, r *http.Request) {
+	st, err := a.Console.Unack(r.Context(), r.PathValue("fingerprint"), r.URL.Query().Get("by"))
+	if err != nil {
+		writeAPI(w, http.StatusNotFound, nil, err)
+		return
+	}
+	writeAPI(w, http.StatusOK, st, nil)
+}
+
+func (a *ApplianceAPI) history(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := history.Filter{Kind: q.Get("kind"), Receiver: q.Get("receiver"), Alertname: q.Get("alertname"), Status: q.Get("status")}
+	if f.Status != "" && f.Status != "success" && f.Status != "failure" {
+		writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("status must be success or failure, not %q", f.Status))
+		return
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("%s: %w", p.name, err))
+				return
+			}
+			*p.dst = t
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("limit must be 1..100000"))
+			return
+		}
+		f.Limit = n
+	}
+	entries, err := a.Console.History(f)
+	if err != nil {
+		writeAPI(w, http.StatusInternalServerError, nil, err)
+		return
+	}
+	if entries == nil {
+		entries = []history.Entry{}
+	}
+	writeAPI(w, http.StatusOK, entries, nil)
+}
+
+// consoleAlert is an Alertmanager v2 alert plus the appliance's state.
+type consoleAlert struct {
+	Fingerprint     string            `json:"fingerprint"`
+	Labels          map[string]string `json:"labels"`
+	Annotations     map[string]string `json:"annotations"`
+	StartsAt        time.Time         `json:"startsAt"`
+	EndsAt          time.Time         `json:"endsAt"`
+	GeneratorURL    string            `json:"generatorURL"`
+	State           string            `json:"state"`
+	SilencedBy      []string          `json:"silencedBy"`
+	InhibitedBy     []string          `json:"inhibitedBy"`
+	Receivers       []string          `json:"receivers"`
+	Ack             *acks.Ack         `json:"ack"`
+	FirstNotifiedAt *time.Time        `json:"firstNotifiedAt"`
+	Escalations     []acks.Escalation `json:"escalations"`
+}
+
+func (a *ApplianceAPI) alerts(w http.ResponseWriter, r *http.Request) {
+	var v2 []struct {
+		Fingerprint  string            `json:"fingerprint"`
+		Labels       map[string]string `json:"labels"`
+		Annotations  map[string]string `json:"annotations"`
+		StartsAt     time.Time         `json:"startsAt"`
+		EndsAt       time.Time         `json:"endsAt"`
+		GeneratorURL string            `json:"generatorURL"`
+		Status       struct {
+			State       string   `json:"state"`
+			SilencedBy  []string `json:"silencedBy"`
+			InhibitedBy []string `json:"inhibitedBy"`
+		} `json:"status"`
+		Receivers []struct {
+			Name string `json:"name"`
+		} `json:"receivers"`
+	}
+	code, err := alertmanagerV1{v2: a.Alertmanager}.getV2(r, "/api/v2/alerts", &v2)
+	if err != nil {
+		writeAPI(w, code, nil, err)
+		return
+	}
+	states := a.Console.States()
+	out := make([]consoleAlert, 0, len(v2))
+	for _, al := range v2 {
+		ca := consoleAlert{
+			Fingerprint: al.Fingerprint, Labels: al.Labels, Annotations: al.Annotations,
+			StartsAt: al.StartsAt, EndsAt: al.EndsAt, GeneratorURL: al.GeneratorURL,
+			State: al.Status.State, SilencedBy: al.Status.SilencedBy, InhibitedBy: al.Status.InhibitedBy,
+			Receivers: []string{}, Escalations: []acks.Escalation{},
+		}
+		for _, rc := range al.Receivers {
+			ca.Receivers = append(ca.Receivers, rc.Name)
+		}
+		if st, ok := states[al.Fingerprint]; ok {
+			ca.Ack = st.Ack
+			if !st.FirstNotifiedAt.IsZero() {
+				t := st.FirstNotifiedAt
+				ca.FirstNotifiedAt = &t
+			}
+			if st.Escalations != nil {
+				ca.Escalations = st.Escalations
+			}
+		}
+		if ca.SilencedBy == nil {
+			ca.SilencedBy = []string{}
+		}
+		if ca.InhibitedBy == nil {
+			ca.InhibitedBy = []string{}
+		}
+		out = append(out, ca)
+	}
+	writeAPI(w, http.StatusOK, out, nil)
+}
