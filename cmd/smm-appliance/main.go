@@ -29,7 +29,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app.HelpFlag.Short('h')
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	app.Terminate(nil)
+	// kingpin exits the process after --help and --version; tests call run
+	// in-process, so record it instead and return.
+	terminated := false
+	app.Terminate(func(int) { terminated = true })
 
 	var opts appliance.Options
 	opts.RegisterFlags(app)
@@ -39,18 +42,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runCmd := app.Command("run", "Run the appliance (the default).").Default()
 	checkCmd := app.Command("check", "Validate configuration.")
 	checkConfigCmd := checkCmd.Command("config", "Validate prometheus.yml, rule files, alertmanager.yml and templates; report which secrets are missing.")
+	tools := registerTools(app)
 
 	cmd, err := app.Parse(args)
+	if terminated {
+		return 0 // --help or --version was printed
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "smm-appliance: %s\n", err)
 		return 2
 	}
-	if cmd == "" {
-		// --help or --version was handled by kingpin.
-		return 0
-	}
 	logger := promslog.New(logCfg)
 
+	if code, ok := tools.run(cmd, opts, stdout, stderr); ok {
+		return code
+	}
 	switch cmd {
 	case checkConfigCmd.FullCommand():
 		return checkConfig(opts, stdout, stderr)

@@ -1,0 +1,100 @@
+// Package alertdocs generates the Markdown reference of the alerts the
+// appliance ships: every alerting rule with its condition, severity, teams,
+// runbook, and the receivers it reaches through the Alertmanager route tree.
+// Generated from the configuration itself, the reference cannot drift from it.
+package alertdocs
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/smm-architect/smm-appliance/alerting/routes"
+)
+
+// Alert is one alerting rule as documented.
+type Alert struct {
+	Group         string
+	Name          string
+	Expr          string
+	For           model.Duration
+	KeepFiringFor model.Duration
+	Labels        map[string]string
+	Annotations   map[string]string
+	// Destinations are the routes the alert's labels reach, in tree order.
+	Destinations []routes.Destination
+}
+
+// Collect reads the alerting rules of the rule files, in file, group and rule
+// order, and routes each one's labels (alertname and the rule's labels)
+// through tree. Recording rules are skipped.
+func Collect(ruleFiles []string, tree *routes.Tree) ([]Alert, error) {
+	p := parser.NewParser(parser.Options{})
+	logger := slog.New(slog.DiscardHandler)
+	var out []Alert
+	var errs []error
+	for _, f := range ruleFiles {
+		groups, ruleErrs := rulefmt.ParseFile(f, false, model.UTF8Validation, p, logger)
+		if len(ruleErrs) > 0 {
+			errs = append(errs, ruleErrs...)
+			continue
+		}
+		for _, g := range groups.Groups {
+			for _, r := range g.Rules {
+				if r.Alert == "" {
+					continue
+				}
+				ls := model.LabelSet{model.AlertNameLabel: model.LabelValue(r.Alert)}
+				for k, v := range r.Labels {
+					ls[model.LabelName(k)] = model.LabelValue(v)
+				}
+				out = append(out, Alert{
+					Group:         g.Name,
+					Name:          r.Alert,
+					Expr:          r.Expr,
+					For:           r.For,
+					KeepFiringFor: r.KeepFiringFor,
+					Labels:        r.Labels,
+					Annotations:   r.Annotations,
+					Destinations:  tree.Match(ls),
+				})
+			}
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Teams returns the owning team (label team) first, then the other teams of
+// the label teams, sorted.
+func (a Alert) Teams() []string {
+	var out []string
+	if t := a.Labels["team"]; t != "" {
+		out = append(out, t)
+	}
+	var rest []string
+	for t := range strings.SplitSeq(a.Labels["teams"], ",") {
+		if t = strings.TrimSpace(t); t != "" && !slices.Contains(out, t) {
+			rest = append(rest, t)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+// forColumn is the rule's for (and keep_firing_for) duration.
+func (a Alert) forColumn() string {
+	s := "0s"
+	if a.For != 0 {
+		s = a.For.String()
+	}
+	if a.KeepFiringFor != 0 {
+		s += fmt.Sprintf(" (keeps firing %s)", a.KeepFiringFor)
+	}
+	return s
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestHelpGolden pins the command line: flag names are an interface that
+// unit files, runbooks and packages depend on.
+func TestHelpGolden(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"--help"}, &out, &errOut), errOut.String())
+	golden := filepath.Join("testdata", "help.golden")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, out.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run: go test ./cmd/smm-appliance -run TestHelpGolden -update")
+	require.Equal(t, string(want), out.String())
+}
+
+func TestVersionAndBadFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"--version"}, &out, &errOut))
+	require.Contains(t, out.String()+errOut.String(), "smm-appliance, version")
+
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 2, run([]string{"--no-such-flag"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "unknown long flag '--no-such-flag'")
+}
+
+// TestCheckConfig: the embedded defaults are valid and every channel is
+// reported disabled without secrets (names only, never values); a broken
+// file fails with its file and line.
+func TestCheckConfig(t *testing.T) {
+	for _, v := range []string{"SLACK_WEBHOOK_URL", "PAGERDUTY_INTEGRATION_KEY", "SMTP_SMARTHOST", "SMTP_FROM", "TEAMS_WEBHOOK_URL", "WATCHDOG_WEBHOOK_URL"} {
+		os.Unsetenv(v)
+	}
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"check", "config"}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "SUCCESS: <embedded>/prometheus.yml is valid")
+	require.Contains(t, out.String(), "SUCCESS: <embedded>/alertmanager.yml is valid")
+	require.Contains(t, out.String(), "channel database-slack/slack[0]: DISABLED, missing SLACK_WEBHOOK_URL")
+
+	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.example/check-config-marker")
+	out.Reset()
+	require.Equal(t, 0, run([]string{"check", "config"}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "channel database-slack/slack[0]: enabled")
+	require.NotContains(t, out.String(), "check-config-marker")
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "alertmanager.yml"), []byte("route:\n  receiver: x\n  group_wait: nope\nreceivers:\n  - name: x\n"), 0o644))
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 1, run([]string{"check", "config", "--config.dir", dir}, &out, &errOut))
+	require.True(t, strings.Contains(errOut.String(), filepath.Join(dir, "alertmanager.yml")) && strings.Contains(errOut.String(), "line 3"), errOut.String())
+}
