@@ -24,6 +24,9 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
 	"github.com/prometheus/prometheus/promql"
+	promscrape "github.com/prometheus/prometheus/scrape"
+	promstorage "github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/storage/remote"
 
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/alertmanager"
@@ -64,6 +67,7 @@ type Appliance struct {
 	ruler      *ruler.Ruler
 	external   *ruler.External
 	scraper    *scrape.Scraper
+	remote     *remote.Storage
 	web        *web.Server
 	console    *console.Console
 	escalation *escalation.Engine
@@ -113,6 +117,14 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	}
 	a.db = db
 	a.cleanups = append(a.cleanups, db.Close)
+
+	// Remote write reads the TSDB's WAL, like Prometheus; samples queue
+	// there while the remote end is down. Everything that appends (scrape,
+	// rules, push receivers) goes through the fanout.
+	a.remote = remote.NewStorage(logger.With("component", "remote"), reg, db.StartTime, db.Dir(), time.Minute, scrapeGetter{a}, false)
+	a.cleanups = append(a.cleanups, a.remote.Close)
+	db.SetWriteNotified(a.remote)
+	fanout := promstorage.NewFanout(logger, db, a.remote)
 
 	tracker, err := promql.NewActiveQueryTracker(o.StoragePath, o.QueryMaxConcurrency, logger.With("component", "query tracker"))
 	if err != nil {
@@ -186,12 +198,13 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	}
 	a.ruler = ruler.New(ruler.Options{
 		Engine:      engine,
-		Storage:     db,
+		Queryable:   db,
+		Appendable:  fanout,
 		Forwarder:   a.forwarder,
 		ExternalURL: extURL,
 		ResendDelay: time.Duration(o.ResendDelay),
 	}, logger, reg)
-	a.scraper, err = scrape.New(db, sdMetrics, logger, reg)
+	a.scraper, err = scrape.New(fanout, sdMetrics, logger, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +230,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		}
 		return a.forwarder.ApplyConfig(s.Prometheus)
 	})
+	a.reloads.subscribe("remote write", func(s *configfiles.Set) error { return a.remote.ApplyConfig(s.Prometheus) })
 	a.reloads.subscribe("external alertmanagers", func(s *configfiles.Set) error { return a.external.ApplyConfig(s.Prometheus) })
 	// Scrape before rules, as in Prometheus: rule evaluation may depend on
 	// series of jobs that were just added.
@@ -224,14 +238,17 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.reloads.subscribe("rules", func(s *configfiles.Set) error { return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles) })
 
 	a.web = web.NewServer(web.Options{
-		ExternalURL:  extURL,
-		Flags:        o.Flags,
-		Engine:       engine,
-		Storage:      db,
-		Scrape:       a.scraper.Manager(),
-		Rules:        a.ruler.Manager(),
-		Notifier:     a.external.Notifier(),
-		Alertmanager: a.am.Handler(),
+		ExternalURL:         extURL,
+		Flags:               o.Flags,
+		Engine:              engine,
+		Storage:             db,
+		Appendable:          fanout,
+		RemoteWriteReceiver: o.RemoteWriteReceiver,
+		OTLPReceiver:        o.OTLPReceiver,
+		Scrape:              a.scraper.Manager(),
+		Rules:               a.ruler.Manager(),
+		Notifier:            a.external.Notifier(),
+		Alertmanager:        a.am.Handler(),
 		Config: func() promconfig.Config {
 			if s := a.reloads.Current(); s != nil {
 				return *s.Prometheus
@@ -427,4 +444,14 @@ func ignoreClosed(err error) error {
 		return nil
 	}
 	return err
+}
+
+// scrapeGetter gives remote write the scrape manager for metadata.
+type scrapeGetter struct{ a *Appliance }
+
+func (g scrapeGetter) Get() (*promscrape.Manager, error) {
+	if g.a.scraper == nil {
+		return nil, errors.New("scrape manager not ready")
+	}
+	return g.a.scraper.Manager(), nil
 }

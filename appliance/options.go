@@ -32,6 +32,9 @@ type Options struct {
 
 	NoLogFallback bool
 
+	RemoteWriteReceiver bool
+	OTLPReceiver        bool
+
 	HistoryRetentionTime model.Duration
 	HistoryRetentionSize units.Base2Bytes
 
@@ -63,6 +66,10 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		Default("1m").SetValue(&o.ResendDelay)
 	cmd.Flag("alertmanager.no-log-fallback", "Drop notifications for receivers whose channels are all disabled (no secret set) instead of logging them.").
 		BoolVar(&o.NoLogFallback)
+	cmd.Flag("web.enable-remote-write-receiver", "Accept Prometheus remote write on /api/v1/write (services that cannot be scraped push here).").
+		BoolVar(&o.RemoteWriteReceiver)
+	cmd.Flag("web.enable-otlp-receiver", "Accept OTLP metrics on /api/v1/otlp/v1/metrics.").
+		BoolVar(&o.OTLPReceiver)
 	cmd.Flag("history.retention.time", "How long to keep the notification history.").
 		Default("30d").SetValue(&o.HistoryRetentionTime)
 	cmd.Flag("history.retention.size", "Maximum size of the notification history on disk.").

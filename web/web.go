@@ -16,9 +16,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
+	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/route"
@@ -29,6 +31,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
 	promscrape "github.com/prometheus/prometheus/scrape"
+	promstorage "github.com/prometheus/prometheus/storage"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
 	"github.com/smm-architect/smm-appliance/storage"
@@ -39,12 +42,16 @@ type Options struct {
 	ExternalURL *url.URL
 	Flags       map[string]string
 
-	Engine       *promql.Engine
-	Storage      *storage.Local
-	Scrape       *promscrape.Manager
-	Rules        *rules.Manager
-	Notifier     *notifier.Manager
-	Alertmanager http.Handler // the embedded Alertmanager's API, served at "/"
+	Engine  *promql.Engine
+	Storage *storage.Local
+	// Appendable receives pushed samples (local storage and remote write).
+	Appendable          promstorage.AppendableV2
+	RemoteWriteReceiver bool
+	OTLPReceiver        bool
+	Scrape              *promscrape.Manager
+	Rules               *rules.Manager
+	Notifier            *notifier.Manager
+	Alertmanager        http.Handler // the embedded Alertmanager's API, served at "/"
 
 	Config   func() promconfig.Config
 	Gatherer prometheus.Gatherer
@@ -162,7 +169,7 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 		notifierRetriever = o.Notifier
 	}
 	api := apiv1.NewAPI(
-		o.Engine, o.Storage, o.Storage, o.Storage,
+		o.Engine, o.Storage, o.Appendable, o.Storage,
 		func(context.Context) apiv1.ScrapePoolsRetriever { return o.Scrape },
 		func(context.Context) apiv1.TargetRetriever { return o.Scrape },
 		func(context.Context) apiv1.AlertmanagerRetriever { return notifierRetriever },
@@ -188,8 +195,8 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 		nil, nil,
 		o.Gatherer, o.Reg,
 		nil,
-		false, nil, // remote write receiver: a later issue
-		false, false, false, // OTLP receiver: a later issue
+		o.RemoteWriteReceiver, remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType},
+		o.OTLPReceiver, false, false,
 		5*time.Minute,
 		false, false,
 		nil,
@@ -204,7 +211,8 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 
 	mux := http.NewServeMux()
 	s.lifecycle(mux)
-	mux.Handle("/api/v1/", r)
+	// Push receivers get a body limit; the API handlers have none.
+	mux.Handle("/api/v1/", limitPushBodies(r))
 	if o.Appliance != nil {
 		mux.Handle("/api/v1/appliance/", o.Appliance)
 	}
@@ -267,3 +275,15 @@ const landingPage = `<!doctype html><html><head><meta charset="utf-8"><title>SMM
 <li><a href="/api/v1/appliance/status">/api/v1/appliance/status</a> — channels and reload status</li>
 <li><a href="/metrics">/metrics</a></li>
 </ul></body></html>`
+
+// maxPushBody bounds one remote write or OTLP request (compressed).
+const maxPushBody = 32 << 20
+
+func limitPushBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && (r.URL.Path == "/api/v1/write" || strings.HasPrefix(r.URL.Path, "/api/v1/otlp/")) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxPushBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -19,11 +19,11 @@ import (
 
 // Options configure a Ruler.
 type Options struct {
-	Engine  *promql.Engine
-	Storage interface {
-		storage.Queryable
-		storage.AppendableV2
-	}
+	Engine *promql.Engine
+	// Queryable is local storage; Appendable is where recording rules and
+	// ALERTS go (local plus remote write).
+	Queryable   storage.Queryable
+	Appendable  storage.AppendableV2
 	Forwarder   *Forwarder
 	ExternalURL *url.URL
 	// ResendDelay is how often a still-firing alert is re-sent to the
@@ -45,11 +45,11 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) *Ruler {
 	}
 	m := rules.NewManager(&rules.ManagerOptions{
 		ExternalURL:  o.ExternalURL,
-		QueryFunc:    rules.EngineQueryFunc(o.Engine, o.Storage),
+		QueryFunc:    rules.EngineQueryFunc(o.Engine, o.Queryable),
 		NotifyFunc:   rules.SendAlerts(o.Forwarder, o.ExternalURL.String()),
 		Context:      context.Background(),
-		AppendableV2: o.Storage,
-		Queryable:    o.Storage,
+		AppendableV2: o.Appendable,
+		Queryable:    o.Queryable,
 		Logger:       logger.With("component", "rules"),
 		Registerer:   reg,
 		// Restore `for` state from ALERTS_FOR_STATE after a restart for up to

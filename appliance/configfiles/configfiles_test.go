@@ -1,6 +1,7 @@
 package configfiles
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -151,4 +152,17 @@ func TestEmbeddedFallback(t *testing.T) {
 	require.Equal(t, filepath.Join(src.Dir, PrometheusFile), set.PrometheusPath)
 	require.Equal(t, filepath.Join(src.EmbeddedDir, AlertmanagerFile), set.AlertmanagerPath)
 	require.Equal(t, "embedded", set.Alertmanager.Route.Receiver)
+}
+
+func TestLocate(t *testing.T) {
+	text := "route:\n  receiver: x\n  group_wait: nope\n# nope in a comment\n"
+	cases := []struct{ in, want string }{
+		{`not a valid duration string: "nope"`, `line 3: not a valid duration string: "nope"`},
+		{`yaml: line 7: mapping values are not allowed`, `yaml: line 7: mapping values are not allowed`},
+		{`unknown thing "zzz"`, `unknown thing "zzz"`},
+		{`ambiguous "x"`, `ambiguous "x"`}, // on two lines: no guess
+	}
+	for _, c := range cases {
+		require.Equal(t, c.want, locate(errors.New(c.in), text+"  x: x\n").Error())
+	}
 }

@@ -124,7 +124,7 @@ func (l Loader) loadPrometheus(s *Set) error {
 	}
 	cfg, err := promconfig.Load(expanded, l.Logger)
 	if err != nil {
-		return fmt.Errorf("load %s: %w", path, err)
+		return fmt.Errorf("load %s: %w", path, locate(err, text))
 	}
 	cfg.SetDirectory(filepath.Dir(path))
 	if _, err := cfg.GetScrapeConfigs(); err != nil {
@@ -177,7 +177,7 @@ func (l Loader) loadAlertmanager(s *Set) error {
 	}
 	cfg, err := amconfig.Load(expanded)
 	if err != nil {
-		return fmt.Errorf("load %s: %w", path, err)
+		return fmt.Errorf("load %s: %w", path, locate(err, text))
 	}
 	dir := filepath.Dir(path)
 	for i, t := range cfg.Templates {
@@ -231,7 +231,7 @@ func (l Loader) loadAppliance(s *Set) error {
 		return fmt.Errorf("load %s: %w", path, err)
 	}
 	if err := yaml2.UnmarshalStrict([]byte(expanded), cfg); err != nil {
-		return fmt.Errorf("load %s: %w", path, err)
+		return fmt.Errorf("load %s: %w", path, locate(err, text))
 	}
 	if s.Alertmanager != nil {
 		embedded := filepath.Dir(path) == filepath.Clean(l.Sources.EmbeddedDir)

@@ -1,0 +1,174 @@
+// The console: hash routing (#/alerts?team=…), one page at a time, each
+// refreshed every 10 s unless the operator is editing a form.
+
+import { h, fill } from './dom.js';
+import { ago } from './format.js';
+import alertsPage from './pages/alerts.js';
+import silencesPage from './pages/silences.js';
+import rulesPage from './pages/rules.js';
+import targetsPage from './pages/targets.js';
+import queryPage from './pages/query.js';
+import notificationsPage from './pages/notifications.js';
+import statusPage from './pages/status.js';
+
+const pages = {
+  alerts: { title: 'Alerts', make: alertsPage },
+  silences: { title: 'Silences', make: silencesPage },
+  rules: { title: 'Rules', make: rulesPage },
+  targets: { title: 'Targets', make: targetsPage },
+  query: { title: 'Query', make: queryPage },
+  notifications: { title: 'Notifications', make: notificationsPage },
+  status: { title: 'Status', make: statusPage },
+};
+
+export const REFRESH_MS = 10000;
+
+const root = document.getElementById('app');
+const banner = document.getElementById('banner');
+const stateEl = document.getElementById('refresh-state');
+const toggle = document.getElementById('refresh-toggle');
+
+let current = null; // {name, page, ctx, sub, params}
+let paused = false;
+let inflight = null;
+let lastRefresh = 0;
+let lastError = null;
+let generation = 0;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, query] = raw.split('?', 2);
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  return { name: parts[0] || 'alerts', sub: parts.slice(1), params: new URLSearchParams(query || '') };
+}
+
+function showBanner(msg, kind) {
+  if (!msg) {
+    banner.hidden = true;
+    fill(banner);
+    return;
+  }
+  banner.hidden = false;
+  banner.className = 'banner ' + (kind || 'error');
+  fill(banner, h('span', null, msg), h('button', { type: 'button', class: 'btn small ghost', onclick: () => showBanner(null) }, 'Dismiss'));
+}
+
+// editing says whether the operator is in the middle of a form, when a
+// refresh must not redraw under their cursor.
+function editing() {
+  if (document.querySelector('dialog[open]')) return true;
+  const a = document.activeElement;
+  if (a && root.contains(a) && a.matches('input:not([type=checkbox]):not([type=radio]), textarea')) return true;
+  return !!(current && current.page.busy && current.page.busy());
+}
+
+let again = false;
+
+async function refresh(force) {
+  if (!current) return;
+  if (inflight) {
+    // An explicit refresh (after an ack, say) must see the change: run
+    // again once the one in flight is done.
+    if (force) again = true;
+    return;
+  }
+  const gen = generation;
+  const page = current.page;
+  inflight = (async () => {
+    try {
+      await page.refresh(force);
+      if (gen !== generation) return;
+      lastError = null;
+      if (banner.dataset.source === 'refresh') showBanner(null);
+    } catch (e) {
+      if (gen !== generation) return;
+      lastError = e;
+      console.error(e);
+      showBanner(`Refresh failed: ${e.message}`, 'error');
+      banner.dataset.source = 'refresh';
+    } finally {
+      if (gen === generation) {
+        lastRefresh = Date.now();
+        inflight = null;
+        tick();
+        if (again) {
+          again = false;
+          refresh(true);
+        }
+      }
+    }
+  })();
+  return inflight;
+}
+
+function tick() {
+  if (!current) return;
+  let text;
+  if (inflight) text = 'Updating…';
+  else if (paused) text = 'Auto-refresh paused';
+  else if (editing()) text = 'Paused while editing';
+  else text = lastRefresh ? `Updated ${ago(new Date(lastRefresh))}` : '';
+  if (lastError && !inflight) text = 'Last refresh failed';
+  stateEl.textContent = text;
+  toggle.textContent = paused ? 'Resume' : 'Pause';
+}
+
+setInterval(() => {
+  tick();
+  if (!current || paused || inflight || document.hidden || editing()) return;
+  if (Date.now() - lastRefresh >= REFRESH_MS) refresh(false);
+}, 1000);
+
+function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+// setParams rewrites the query part of the current route without a reload,
+// so filters survive a browser refresh and can be shared as links.
+function setParams(params) {
+  const { name, sub } = parseHash();
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '' && v !== false) qs.set(k, v);
+  const path = '#/' + [name, ...sub].map(encodeURIComponent).join('/');
+  const q = qs.toString();
+  history.replaceState(null, '', path + (q ? '?' + q : ''));
+}
+
+function flash(msg, kind = 'ok') {
+  showBanner(msg, kind);
+  banner.dataset.source = 'flash';
+  if (kind === 'ok') setTimeout(() => { if (banner.dataset.source === 'flash') showBanner(null); }, 6000);
+}
+
+function route() {
+  const { name, sub, params } = parseHash();
+  const def = pages[name];
+  if (current && current.page.destroy) current.page.destroy();
+  generation++;
+  inflight = null;
+  again = false;
+  lastRefresh = 0;
+  lastError = null;
+  if (banner.dataset.source === 'refresh') showBanner(null);
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === name);
+  fill(root);
+  if (!def) {
+    current = null;
+    root.append(h('div', { class: 'empty' }, `No page "${name}". `, h('a', { href: '#/alerts' }, 'Go to alerts')));
+    return;
+  }
+  document.title = `${def.title} · SMM Appliance`;
+  root.dataset.page = name;
+  const ctx = { root, sub, params, navigate, setParams, flash, refresh: () => refresh(true), editing };
+  current = { name, ctx, page: def.make(ctx) };
+  refresh(true);
+}
+
+toggle.addEventListener('click', () => {
+  paused = !paused;
+  tick();
+});
+document.getElementById('refresh-now').addEventListener('click', () => refresh(true));
+window.addEventListener('hashchange', route);
+route();

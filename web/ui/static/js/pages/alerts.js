@@ -1,0 +1,326 @@
+// Alerts: grouped by severity and team, filtered by matchers, state, ack and
+// silence; ack, silence and runbook actions per alert and per group.
+//
+// Built for 10,000 alerts: the list is rendered from plain arrays in one
+// pass into a fragment; only a bounded number of rows become DOM nodes (each
+// group shows PAGE rows and "show more"; beyond ROW_BUDGET groups start
+// collapsed), and one delegated listener serves every button.
+
+import { h, debounce, select, badge, empty, fill } from '../dom.js';
+import { ago, stamp } from '../format.js';
+import { parseMatchers, matchesAll, formatAll, fromLabels, format } from '../matchers.js';
+import { loadAlerts, ack, unack, queryLink, severityRank } from '../alertdata.js';
+import { promptAck } from '../dialog.js';
+
+const PAGE = 100; // rows a group shows before "show more"
+const ROW_BUDGET = 300; // rows rendered by default across expanded groups
+const HIDDEN_LABELS = new Set(['alertname', 'severity', 'team']);
+
+function safeURL(u) {
+  if (!u) return null;
+  try {
+    const x = new URL(u, document.baseURI);
+    return x.protocol === 'http:' || x.protocol === 'https:' ? x.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export default function alertsPage(ctx) {
+  const p = ctx.params;
+  const filters = {
+    filter: p.get('filter') || p.get('matchers') || '',
+    state: p.get('state') || 'all',
+    ack: p.get('ack') || 'all',
+    silenced: p.get('silenced') || 'all',
+    receiver: p.get('receiver') || '',
+  };
+  let data = { alerts: [], acks: false };
+  let loaded = false;
+  const expanded = new Map(); // group key -> bool chosen by the operator
+  const shown = new Map(); // group key -> rows shown
+  let groupsByKey = new Map();
+  let byFP = new Map();
+
+  // Toolbar.
+  const matcherInput = h('input', { type: 'search', class: 'grow mono', id: 'alert-filter', placeholder: 'Filter by labels: team="platform", severity=~"crit.*"', value: filters.filter, spellcheck: 'false', autocomplete: 'off' });
+  const matcherErr = h('div', { class: 'form-error', hidden: true });
+  const stateSel = select({ id: 'alert-state', title: 'State' }, [['all', 'Any state'], ['active', 'Active'], ['suppressed', 'Suppressed'], ['unprocessed', 'Unprocessed']], filters.state);
+  const ackSel = select({ id: 'alert-ack', title: 'Acknowledgement' }, [['all', 'Acked or not'], ['unacked', 'Unacked'], ['acked', 'Acked']], filters.ack);
+  const silSel = select({ id: 'alert-silenced', title: 'Silences' }, [['all', 'Silenced or not'], ['no', 'Not silenced'], ['yes', 'Silenced']], filters.silenced);
+  const recvSel = select({ id: 'alert-receiver', title: 'Receiver' }, [['', 'Any receiver']], filters.receiver);
+  const summary = h('div', { class: 'summary' });
+  const list = h('div', { class: 'alert-list', id: 'alert-list' });
+
+  const toolbar = h('div', { class: 'toolbar' },
+    matcherInput, stateSel, ackSel, silSel, recvSel,
+    h('button', { type: 'button', class: 'btn ghost', onclick: () => setAll(true) }, 'Expand all'),
+    h('button', { type: 'button', class: 'btn ghost', onclick: () => setAll(false) }, 'Collapse all'));
+  ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Alerts'), summary), toolbar, matcherErr, list);
+
+  function syncParams() {
+    ctx.setParams({
+      filter: filters.filter,
+      state: filters.state !== 'all' && filters.state,
+      ack: filters.ack !== 'all' && filters.ack,
+      silenced: filters.silenced !== 'all' && filters.silenced,
+      receiver: filters.receiver,
+    });
+  }
+  const onFilter = () => {
+    filters.filter = matcherInput.value;
+    filters.state = stateSel.value;
+    filters.ack = ackSel.value;
+    filters.silenced = silSel.value;
+    filters.receiver = recvSel.value;
+    syncParams();
+    render();
+  };
+  matcherInput.addEventListener('input', debounce(onFilter, 150));
+  // Leave the field after Enter so the page refreshes again.
+  matcherInput.addEventListener('keydown', (e) => { if (e.key === 'Enter') { onFilter(); matcherInput.blur(); } });
+  for (const s of [stateSel, ackSel, silSel, recvSel]) s.addEventListener('change', () => { onFilter(); s.blur(); });
+
+  function setAll(open) {
+    for (const k of groupsByKey.keys()) {
+      expanded.set(k, open);
+      if (!open) shown.delete(k);
+    }
+    render();
+  }
+
+  function passes(a, ms) {
+    if (filters.state !== 'all' && a.state !== filters.state) return false;
+    if (filters.ack === 'acked' && !a.ack) return false;
+    if (filters.ack === 'unacked' && a.ack) return false;
+    if (filters.silenced === 'yes' && a.silencedBy.length === 0) return false;
+    if (filters.silenced === 'no' && a.silencedBy.length > 0) return false;
+    if (filters.receiver && !a.receivers.includes(filters.receiver)) return false;
+    return ms.length === 0 || matchesAll(ms, a.labels);
+  }
+
+  function updateReceivers() {
+    const names = new Set();
+    for (const a of data.alerts) for (const r of a.receivers) names.add(r);
+    if (filters.receiver) names.add(filters.receiver);
+    const want = ['', ...[...names].sort()];
+    const have = [...recvSel.options].map((o) => o.value);
+    if (want.join('\n') === have.join('\n')) return;
+    fill(recvSel, ...want.map((v) => h('option', { value: v, selected: v === filters.receiver }, v || 'Any receiver')));
+  }
+
+  function render() {
+    let ms = [];
+    try {
+      ms = parseMatchers(filters.filter);
+      matcherErr.hidden = true;
+      matcherInput.classList.remove('invalid');
+    } catch (e) {
+      matcherErr.hidden = false;
+      matcherErr.textContent = e.message;
+      matcherInput.classList.add('invalid');
+    }
+    const all = data.alerts;
+    const visible = [];
+    for (const a of all) if (passes(a, ms)) visible.push(a);
+
+    // Group by severity, then team.
+    const groups = new Map();
+    for (const a of visible) {
+      const sev = a.labels.severity || 'none';
+      const team = a.labels.team || '';
+      const key = sev + '\u0000' + team;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { key, sev, team, alerts: [], acked: 0, silenced: 0, escalated: 0, active: 0 }));
+      g.alerts.push(a);
+      if (a.ack) g.acked++;
+      if (a.silencedBy.length) g.silenced++;
+      if (a.escalations.length) g.escalated++;
+      if (a.state === 'active') g.active++;
+    }
+    const ordered = [...groups.values()].sort((x, y) => severityRank(x.sev) - severityRank(y.sev) || x.sev.localeCompare(y.sev) || x.team.localeCompare(y.team));
+    groupsByKey = groups;
+    byFP = new Map(visible.map((a) => [a.fp, a]));
+
+    // Summary.
+    let active = 0;
+    for (const a of all) if (a.state === 'active') active++;
+    document.getElementById('nav-alerts').textContent = active ? String(active) : '';
+    const acked = visible.filter((a) => a.ack).length;
+    const sil = visible.filter((a) => a.silencedBy.length).length;
+    fill(summary, 
+      h('span', { id: 'alert-count', dataset: { count: String(visible.length), total: String(all.length) } },
+        visible.length === all.length ? `${all.length} alerts` : `${visible.length} of ${all.length} alerts`),
+      data.acks ? h('span', null, ` · ${acked} acked`) : null,
+      h('span', null, ` · ${sil} silenced`),
+      data.acks ? null : h('span', { class: 'muted', title: 'GET /api/v1/appliance/alerts is not available; showing Alertmanager alerts' }, ' · acknowledgement unavailable'));
+
+    const frag = document.createDocumentFragment();
+    if (!loaded) frag.append(empty('Loading alerts…'));
+    else if (visible.length === 0) frag.append(empty(all.length ? 'No alert matches the filters.' : 'No alerts. All quiet.'));
+    let budget = ROW_BUDGET;
+    let section = null;
+    let lastSev = null;
+    for (const g of ordered) {
+      if (g.sev !== lastSev) {
+        lastSev = g.sev;
+        const n = ordered.filter((x) => x.sev === g.sev).reduce((t, x) => t + x.alerts.length, 0);
+        section = h('section', { class: 'sev-section sev-' + g.sev },
+          h('h2', { class: 'sev-title' }, h('span', { class: 'sev-dot' }), g.sev, h('span', { class: 'count' }, String(n))));
+        frag.append(section);
+      }
+      let open = expanded.get(g.key);
+      if (open === undefined) open = budget > 0;
+      const limit = Math.min(g.alerts.length, shown.get(g.key) || PAGE);
+      if (open && expanded.get(g.key) === undefined) budget -= limit;
+      section.append(renderGroup(g, open, limit, ms));
+    }
+    fill(list, frag);
+  }
+
+  function groupMatchers(g, ms) {
+    const own = [{ name: 'severity', value: g.sev === 'none' ? '' : g.sev, isRegex: false, isEqual: true }, { name: 'team', value: g.team, isRegex: false, isEqual: true }];
+    return [...own, ...ms.filter((m) => m.name !== 'severity' && m.name !== 'team' || !m.isEqual || m.isRegex)];
+  }
+
+  function renderGroup(g, open, limit, ms) {
+    g.alerts.sort((x, y) => (x.labels.alertname || '').localeCompare(y.labels.alertname || '') || (y.startsAt || 0) - (x.startsAt || 0));
+    const unacked = g.alerts.length - g.acked;
+    const head = h('div', { class: 'group-head', dataset: { action: 'toggle' } },
+      h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open), dataset: { action: 'toggle' }, title: open ? 'Collapse' : 'Expand' }, open ? '▾' : '▸'),
+      h('span', { class: 'group-name', dataset: { action: 'toggle' } }, g.team ? ['team ', h('b', null, g.team)] : h('i', null, 'no team')),
+      h('span', { class: 'count' }, `${g.alerts.length} alert${g.alerts.length === 1 ? '' : 's'}`),
+      g.acked ? badge(`${g.acked} acked`, 'ack') : null,
+      g.silenced ? badge(`${g.silenced} silenced`, 'silenced') : null,
+      g.escalated ? badge(`${g.escalated} escalated`, 'escalated') : null,
+      h('span', { class: 'spacer', dataset: { action: 'toggle' } }),
+      data.acks && unacked ? h('button', { type: 'button', class: 'btn small', dataset: { action: 'ack-group' }, title: `Acknowledge the ${unacked} unacked alerts of this group` }, `Ack ${unacked}`) : null,
+      h('a', { class: 'btn small', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(groupMatchers(g, ms)) }), title: 'Silence this group' }, 'Silence'));
+    const el = h('div', { class: 'group' + (open ? ' open' : ''), dataset: { key: g.key } }, head);
+    if (open) {
+      const body = h('div', { class: 'group-body' });
+      for (let i = 0; i < limit; i++) body.append(renderAlert(g.alerts[i]));
+      if (limit < g.alerts.length) {
+        body.append(h('div', { class: 'more' },
+          h('button', { type: 'button', class: 'btn small ghost', dataset: { action: 'more' } }, `Show ${Math.min(PAGE * 5, g.alerts.length - limit)} more`),
+          h('span', { class: 'muted' }, ` ${limit} of ${g.alerts.length} shown`)));
+      }
+      el.append(body);
+    }
+    return el;
+  }
+
+  function renderAlert(a) {
+    const L = a.labels;
+    const chips = [];
+    for (const k of Object.keys(L).sort()) {
+      if (HIDDEN_LABELS.has(k)) continue;
+      chips.push(h('button', { type: 'button', class: 'chip', dataset: { action: 'filter', m: format({ name: k, value: L[k], isEqual: true, isRegex: false }) }, title: 'Filter on this label' }, k, '=', h('b', null, L[k])));
+    }
+    const markers = [];
+    if (a.state === 'suppressed' && a.silencedBy.length) {
+      markers.push(h('a', { class: 'badge silenced', href: '#/silences?' + new URLSearchParams({ id: a.silencedBy[0] }), title: 'Silenced by ' + a.silencedBy.join(', ') }, 'Silenced'));
+    } else if (a.silencedBy.length) {
+      markers.push(badge('Silenced', 'silenced', a.silencedBy.join(', ')));
+    }
+    if (a.inhibitedBy.length) markers.push(badge('Inhibited', 'inhibited', 'Inhibited by ' + a.inhibitedBy.join(', ')));
+    if (a.state === 'unprocessed') markers.push(badge('Unprocessed', 'muted'));
+    if (a.ack) {
+      markers.push(h('span', { class: 'badge ack', title: `${a.ack.comment || 'no comment'} — ${stamp(a.ack.at)}` }, `Acked by ${a.ack.by}`, a.ack.at ? ` · ${ago(a.ack.at)}` : ''));
+    }
+    if (a.escalations.length) {
+      const last = a.escalations[a.escalations.length - 1];
+      markers.push(badge(`Escalated · step ${last.step}`, 'escalated', a.escalations.map((e) => `step ${e.step} → ${e.receiver} at ${stamp(e.at)}`).join('\n')));
+    }
+    const runbook = safeURL(a.annotations.runbook_url || a.annotations.runbook);
+    const graph = queryLink(a.generatorURL);
+    const text = a.annotations.summary || a.annotations.description || '';
+    return h('div', { class: `alert-row state-${a.state}${a.ack ? ' acked' : ''}`, dataset: { fp: a.fp } },
+      h('div', { class: 'a-main' },
+        h('div', { class: 'a-title' }, h('span', { class: 'alertname' }, L.alertname || '(no alertname)'), text ? h('span', { class: 'a-summary' }, text) : null),
+        h('div', { class: 'a-labels' }, chips)),
+      h('div', { class: 'a-status' },
+        h('span', { class: 'a-since', title: 'Started ' + stamp(a.startsAt) }, 'since ' + ago(a.startsAt)),
+        markers),
+      h('div', { class: 'a-actions' },
+        data.acks ? (a.ack
+          ? h('button', { type: 'button', class: 'btn small', dataset: { action: 'unack' } }, 'Un-ack')
+          : h('button', { type: 'button', class: 'btn small primary', dataset: { action: 'ack' } }, 'Ack')) : null,
+        h('a', { class: 'btn small', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(fromLabels(L)) }) }, 'Silence'),
+        runbook ? h('a', { class: 'btn small ghost', href: runbook, target: '_blank', rel: 'noopener noreferrer' }, 'Runbook') : null,
+        graph ? h('a', { class: 'btn small ghost', href: graph, title: 'The rule expression on the query page' }, 'Graph') : null));
+  }
+
+  async function doAck(fps, title, detail) {
+    const r = await promptAck(title, detail);
+    if (!r) return;
+    try {
+      await ack(fps, r.by, r.comment);
+      ctx.flash(`Acknowledged ${fps.length} alert${fps.length === 1 ? '' : 's'} as ${r.by}.`);
+    } catch (e) {
+      ctx.flash('Acknowledge failed: ' + e.message, 'error');
+    }
+    ctx.refresh();
+  }
+
+  list.addEventListener('click', async (ev) => {
+    // Links and buttons without an action (Silence, Runbook) do their own thing.
+    const t = ev.target.closest('[data-action], a, button');
+    if (!t || !list.contains(t) || !t.dataset.action) return;
+    const action = t.dataset.action;
+    const groupEl = t.closest('.group');
+    const g = groupEl && groupsByKey.get(groupEl.dataset.key);
+    const row = t.closest('.alert-row');
+    const a = row && byFP.get(row.dataset.fp);
+    switch (action) {
+      case 'toggle':
+        if (!g) return;
+        expanded.set(g.key, !groupEl.classList.contains('open'));
+        render();
+        break;
+      case 'more':
+        shown.set(g.key, (shown.get(g.key) || PAGE) + PAGE * 5);
+        expanded.set(g.key, true);
+        render();
+        break;
+      case 'filter':
+        matcherInput.value = filters.filter.trim() ? filters.filter.trim().replace(/[,\s]*$/, '') + ', ' + t.dataset.m : t.dataset.m;
+        onFilter();
+        break;
+      case 'ack':
+        if (a) await doAck([a.fp], `Acknowledge ${a.labels.alertname || 'alert'}`, formatAll(fromLabels(a.labels)));
+        break;
+      case 'ack-group': {
+        if (!g) return;
+        const fps = g.alerts.filter((x) => !x.ack).map((x) => x.fp);
+        if (fps.length) await doAck(fps, `Acknowledge ${fps.length} alert${fps.length === 1 ? '' : 's'}`, `severity ${g.sev}, team ${g.team || '(none)'}`);
+        break;
+      }
+      case 'unack':
+        if (!a) return;
+        try {
+          await unack(a.fp);
+          ctx.flash(`Removed the acknowledgement of ${a.labels.alertname || a.fp}.`);
+        } catch (e) {
+          ctx.flash('Un-ack failed: ' + e.message, 'error');
+        }
+        ctx.refresh();
+        break;
+    }
+  });
+
+  return {
+    async refresh() {
+      const t0 = performance.now();
+      data = await loadAlerts();
+      const t1 = performance.now();
+      loaded = true;
+      updateReceivers();
+      render();
+      // For the browser tests' timing of large alert sets.
+      list.dataset.fetchMs = String(Math.round(t1 - t0));
+      list.dataset.renderMs = String(Math.round(performance.now() - t1));
+    },
+    busy: () => false,
+  };
+}

@@ -1,0 +1,119 @@
+// Notifications: the history of notification attempts, escalations and acks
+// (GET /api/v1/appliance/history) with filters.
+
+import { h, debounce, select, badge, empty, field, fill } from '../dom.js';
+import { get, amAPI, applianceAPI, APIError } from '../api.js';
+import { ago, stamp, duration, localInput } from '../format.js';
+
+const KINDS = [['', 'Any kind'], ['notification', 'Notifications'], ['escalation', 'Escalations'], ['ack', 'Acks'], ['unack', 'Un-acks']];
+const PRESETS = [['1h', 3600], ['6h', 6 * 3600], ['24h', 86400], ['7d', 7 * 86400]];
+
+export default function notificationsPage(ctx) {
+  const p = ctx.params;
+  const f = {
+    receiver: p.get('receiver') || '',
+    alertname: p.get('alertname') || '',
+    status: p.get('status') || '',
+    kind: p.get('kind') || '',
+    since: p.get('since') || '',
+    until: p.get('until') || '',
+    limit: p.get('limit') || '500',
+  };
+  let entries = [];
+  let loaded = false;
+  let unavailable = false;
+
+  const recvSel = select({ id: 'hist-receiver' }, [['', 'Any receiver']].concat(f.receiver ? [[f.receiver, f.receiver]] : []), f.receiver);
+  const nameIn = h('input', { type: 'search', id: 'hist-alertname', placeholder: 'alertname', value: f.alertname });
+  const statusSel = select({ id: 'hist-status' }, [['', 'Any result'], ['success', 'Succeeded'], ['failure', 'Failed']], f.status);
+  const kindSel = select({ id: 'hist-kind' }, KINDS, f.kind);
+  const toLocal = (v) => (v ? localInput(new Date(v)) : '');
+  const sinceIn = h('input', { type: 'datetime-local', id: 'hist-since', value: toLocal(f.since) });
+  const untilIn = h('input', { type: 'datetime-local', id: 'hist-until', value: toLocal(f.until) });
+  const limitSel = select({ id: 'hist-limit' }, [['100', '100'], ['500', '500'], ['2000', '2000']], f.limit);
+  const presets = h('span', { class: 'presets' }, PRESETS.map(([l, sec]) => h('button', { type: 'button', class: 'btn small ghost', onclick: () => { sinceIn.value = localInput(new Date(Date.now() - sec * 1000)); untilIn.value = ''; apply(); } }, l)),
+    h('button', { type: 'button', class: 'btn small ghost', onclick: () => { sinceIn.value = ''; untilIn.value = ''; apply(); } }, 'all'));
+  const summary = h('div', { class: 'summary' });
+  const list = h('div', { id: 'history-list' });
+  ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Notifications'), summary),
+    h('div', { class: 'toolbar wrap' }, recvSel, nameIn, statusSel, kindSel,
+      field('Since', sinceIn), field('Until', untilIn), presets, field('Limit', limitSel)),
+    list);
+
+  function apply() {
+    f.receiver = recvSel.value;
+    f.alertname = nameIn.value.trim();
+    f.status = statusSel.value;
+    f.kind = kindSel.value;
+    f.since = sinceIn.value ? new Date(sinceIn.value).toISOString() : '';
+    f.until = untilIn.value ? new Date(untilIn.value).toISOString() : '';
+    f.limit = limitSel.value;
+    ctx.setParams({ ...f, limit: f.limit !== '500' && f.limit });
+    ctx.refresh();
+  }
+  nameIn.addEventListener('input', debounce(apply, 300));
+  nameIn.addEventListener('keydown', (e) => { if (e.key === 'Enter') nameIn.blur(); });
+  for (const el of [recvSel, statusSel, kindSel, limitSel]) el.addEventListener('change', () => { el.blur(); apply(); });
+  for (const el of [sinceIn, untilIn]) el.addEventListener('change', apply);
+
+  function render() {
+    if (unavailable) {
+      summary.textContent = '';
+      fill(list, empty('Notification history is not available on this appliance (GET /api/v1/appliance/history).'));
+      return;
+    }
+    const failed = entries.filter((e) => (e.kind || 'notification') === 'notification' && !e.success).length;
+    fill(summary, h('span', { id: 'history-count', dataset: { count: String(entries.length) } }, `${entries.length} entries`), failed ? h('span', { class: 'text-err' }, ` · ${failed} failed`) : '');
+    if (!loaded) return fill(list, empty('Loading history…'));
+    if (!entries.length) return fill(list, empty('No history entry matches.'));
+    const rows = entries.map((e) => {
+      const kind = e.kind || 'notification';
+      const alerts = e.alerts || [];
+      const names = alerts.slice(0, 3).map((a) => h('span', { class: 'chip static' }, a.alertname || a.fingerprint, a.status ? h('span', { class: 'muted' }, ' ' + a.status) : ''));
+      let result;
+      if (kind === 'ack' || kind === 'unack') result = h('span', null, h('b', null, e.user || ''), e.comment ? ': ' + e.comment : '');
+      else if (e.success) result = badge('sent', 'ok');
+      else result = h('span', null, badge('failed', 'err'), ' ', h('span', { class: 'err-text' }, e.error || ''));
+      return h('tr', { class: e.success === false && kind !== 'ack' && kind !== 'unack' ? 'row-failed' : '' },
+        h('td', { class: 'nowrap', title: ago(e.time) }, stamp(e.time)),
+        h('td', null, badge(kind, kind === 'escalation' ? 'escalated' : kind === 'ack' ? 'ack' : kind === 'unack' ? 'muted' : 'info')),
+        h('td', null, e.receiver || '', e.integration ? h('span', { class: 'muted' }, ' / ' + e.integration) : ''),
+        h('td', null, names, alerts.length > 3 ? h('span', { class: 'muted' }, ` +${alerts.length - 3}`) : ''),
+        h('td', null, result),
+        h('td', { class: 'nowrap' }, e.durationSeconds !== undefined && kind !== 'ack' && kind !== 'unack' ? duration(e.durationSeconds) : ''),
+        h('td', { class: 'num' }, e.attempt ? String(e.attempt) : ''));
+    });
+    fill(list, h('table', { class: 'tbl', id: 'history-table' },
+      h('thead', null, h('tr', null, ['Time', 'Kind', 'Receiver', 'Alerts', 'Result', 'Duration', 'Attempt'].map((x) => h('th', null, x)))),
+      h('tbody', null, rows)));
+  }
+
+  async function loadReceivers() {
+    try {
+      const rs = await get(amAPI + 'receivers');
+      const names = (rs || []).map((r) => r.name).sort();
+      if (f.receiver && !names.includes(f.receiver)) names.push(f.receiver);
+      fill(recvSel, ...[['', 'Any receiver'], ...names.map((n) => [n, n])].map(([v, l]) => h('option', { value: v, selected: v === f.receiver }, l)));
+    } catch {
+      // The filter still works with the receiver from the URL.
+    }
+  }
+  loadReceivers();
+
+  return {
+    async refresh() {
+      try {
+        entries = (await get(applianceAPI + 'history', {
+          receiver: f.receiver, alertname: f.alertname, status: f.status, kind: f.kind, since: f.since, until: f.until, limit: f.limit,
+        })) || [];
+        entries.sort((a, b) => new Date(b.time) - new Date(a.time));
+        unavailable = false;
+      } catch (e) {
+        if (!(e instanceof APIError) || e.status !== 404) throw e;
+        unavailable = true;
+      }
+      loaded = true;
+      render();
+    },
+  };
+}
