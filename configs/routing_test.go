@@ -336,6 +336,7 @@ func TestSecretReferences(t *testing.T) {
 	require.Equal(t, map[string]bool{
 		"SLACK_WEBHOOK_URL":         false,
 		"PAGERDUTY_INTEGRATION_KEY": false,
+		"PAGERDUTY_URL":             true,
 		"SMTP_SMARTHOST":            false,
 		"SMTP_FROM":                 false,
 		"SMTP_USERNAME":             true,

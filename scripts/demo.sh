@@ -13,7 +13,10 @@ CONTROL=${CONTROL:-127.0.0.1:9099}
 
 "$BIN/smm-simulator" --demo --control.listen-address "$CONTROL" &
 sim=$!
-trap 'kill $sim 2>/dev/null || true' EXIT INT TERM
+app=
+# Both children go when the script goes, however it is stopped.
+trap 'kill $sim $app 2>/dev/null || true; wait' EXIT
+trap 'exit 130' INT TERM
 
 cat <<BANNER
 
@@ -32,5 +35,7 @@ cat <<BANNER
 
 BANNER
 
-exec "$BIN/smm-appliance" --storage.path "$DATA" --web.listen-address "$WEB" \
-  --alertmanager.listen-address "$AM" --web.external-url "http://$WEB" --environment demo
+"$BIN/smm-appliance" --storage.path "$DATA" --web.listen-address "$WEB" \
+  --alertmanager.listen-address "$AM" --web.external-url "http://$WEB" --environment demo &
+app=$!
+wait $app

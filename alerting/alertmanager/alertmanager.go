@@ -78,10 +78,11 @@ type Alertmanager struct {
 	dispMet   *dispatch.DispatcherMetrics
 	recorder  eventrecorder.Recorder
 
-	silPersist *persister
-	nflPersist *persister
-	stopMaint  chan struct{}
-	maintDone  chan struct{}
+	silPersist   *persister
+	nflPersist   *persister
+	alertPersist *persister
+	stopMaint    chan struct{}
+	maintDone    chan struct{}
 
 	attempts   attemptCounter
 	receivers  atomic.Pointer[map[string][]notify.Integration]
@@ -146,6 +147,15 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		return nil, fmt.Errorf("create alert store: %w", err)
 	}
 	am.alerts = alerts
+	alertsPath := filepath.Join(o.DataDir, "alerts.json")
+	if n, err := am.restoreAlerts(alertsPath); err != nil {
+		// Not fatal: alerts come back from the rules within one evaluation;
+		// only resolved-while-down notifications are lost.
+		logger.Error("restore alerts", "component", "alerts", "err", err)
+	} else if n > 0 {
+		logger.Info("restored alerts from before the restart", "component", "alerts", "count", n)
+	}
+	am.alertPersist = newPersister("alerts", alertsPath, alertSnapshot{am}, logger)
 
 	var peer cluster.ClusterPeer
 	if o.Peer != nil {
@@ -184,7 +194,9 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 
 	go am.silPersist.run()
 	go am.nflPersist.run()
+	go am.alertPersist.run()
 	go am.maintain()
+	go am.snapshotAlerts(5 * time.Second)
 	return am, nil
 }
 
@@ -361,6 +373,8 @@ func (am *Alertmanager) Close() error {
 	am.api.Shutdown()
 	close(am.stopMaint)
 	<-am.maintDone
+	// The final alert snapshot is written before the store closes.
+	alertErr := am.alertPersist.close()
 	am.alerts.Close()
-	return errors.Join(am.silPersist.close(), am.nflPersist.close())
+	return errors.Join(am.silPersist.close(), am.nflPersist.close(), alertErr)
 }

@@ -1,0 +1,89 @@
+package alertmanager
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/prometheus/alertmanager/alert"
+	"github.com/prometheus/common/model"
+)
+
+// alertSnapshot persists the alert store. Alertmanager keeps alerts only in
+// memory, so an alert that resolves while the process is down never gets
+// its resolved notification (alertmanager issue #2370): after the restart
+// nobody remembers it was firing. Restoring the store puts those alerts back
+// with their last end time; if the rule no longer fires they time out and
+// resolve, and the pipeline sends the resolved notification the receiver
+// was owed.
+type alertSnapshot struct {
+	am *Alertmanager
+}
+
+type storedAlert struct {
+	model.Alert
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Snapshot writes every alert that is not resolved yet.
+func (s alertSnapshot) Snapshot(w io.Writer) (int64, error) {
+	now := time.Now()
+	it := s.am.alerts.GetPending()
+	defer it.Close()
+	var list []storedAlert
+	for a := range it.Next() {
+		if a.Data.ResolvedAt(now) {
+			continue
+		}
+		list = append(list, storedAlert{Alert: a.Data.Alert, UpdatedAt: a.Data.UpdatedAt})
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return 0, err
+	}
+	n, err := w.Write(b)
+	return int64(n), err
+}
+
+// restoreAlerts loads a snapshot into the store.
+func (am *Alertmanager) restoreAlerts(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read alert snapshot: %w", err)
+	}
+	var list []storedAlert
+	if err := json.Unmarshal(b, &list); err != nil {
+		return 0, fmt.Errorf("decode alert snapshot %s: %w", path, err)
+	}
+	alerts := make([]*alert.Alert, 0, len(list))
+	for _, sa := range list {
+		if sa.Validate() != nil {
+			continue
+		}
+		alerts = append(alerts, alert.New(sa.Alert, sa.UpdatedAt, false))
+	}
+	return len(alerts), am.alerts.Put(context.Background(), alerts...)
+}
+
+// snapshotAlerts marks the alert snapshot dirty every interval; the
+// persister writes it. Alerts change on every rule evaluation, so this runs
+// on a clock rather than per change.
+func (am *Alertmanager) snapshotAlerts(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-am.stopMaint:
+			return
+		case <-t.C:
+			am.alertPersist.mark()
+		}
+	}
+}
