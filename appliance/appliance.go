@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/oklog/run"
+	"github.com/prometheus/alertmanager/cluster"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -172,7 +173,16 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, err
 	}
 
+	// The gossip peer must exist before the replicated states (silences,
+	// notification log, acks) register with it, and join only after.
+	peer, err := a.newPeer(reg)
+	if err != nil {
+		return nil, err
+	}
+
 	a.am, err = alertmanager.New(alertmanager.Options{
+		Peer:        peer,
+		PeerTimeout: o.ClusterPeerTimeout,
 		DataDir:     filepath.Join(o.StoragePath, alertmanagerDir),
 		Retention:   o.AlertmanagerRetention,
 		ExternalURL: extURL,
@@ -186,6 +196,13 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.cleanups = append(a.cleanups, a.am.Close)
 	a.console = console.New(a.am.Alerts(), ackStore, hist, logger, reg)
 	a.escalation = escalation.New(a.am, ackStore, a.console.RecordEscalation, logger)
+	if peer != nil {
+		ackStore.SetBroadcast(peer.AddState("acks", ackStore, reg).Broadcast)
+		// Like notifications, escalations are sent by the first peer; the
+		// others wait their turn and then see the step done.
+		a.escalation.SetWait(func() time.Duration { return time.Duration(peer.Position()) * o.ClusterPeerTimeout })
+		a.joinPeer(peer)
+	}
 
 	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(reg)
 	if err != nil {
@@ -454,4 +471,33 @@ func (g scrapeGetter) Get() (*promscrape.Manager, error) {
 		return nil, errors.New("scrape manager not ready")
 	}
 	return g.a.scraper.Manager(), nil
+}
+
+// newPeer creates the cluster member when --cluster.listen-address is set.
+func (a *Appliance) newPeer(reg prometheus.Registerer) (*cluster.Peer, error) {
+	o := a.opts
+	if o.ClusterListenAddress == "" {
+		return nil, nil
+	}
+	peer, err := cluster.Create(a.logger.With("component", "cluster"), reg,
+		o.ClusterListenAddress, o.ClusterAdvertiseAddress, o.ClusterPeers, true,
+		o.ClusterPushPullInterval, o.ClusterGossipInterval, cluster.DefaultTCPTimeout,
+		cluster.DefaultResolvePeersTimeout, cluster.DefaultProbeTimeout, cluster.DefaultProbeInterval,
+		nil, false, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("create cluster peer on %s: %w", o.ClusterListenAddress, err)
+	}
+	a.cleanups = append(a.cleanups, func() error { return peer.Leave(10 * time.Second) })
+	return peer, nil
+}
+
+// joinPeer joins the cluster once every replicated state is registered.
+func (a *Appliance) joinPeer(peer *cluster.Peer) {
+	if err := peer.Join(cluster.DefaultReconnectInterval, cluster.DefaultReconnectTimeout); err != nil {
+		// Not fatal: a lone node still alerts, and reconnects later.
+		a.logger.Warn("unable to join gossip cluster", "component", "cluster", "err", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.ClusterSettleTimeout)
+	a.cleanups = append(a.cleanups, func() error { cancel(); return nil })
+	go peer.Settle(ctx, a.opts.ClusterGossipInterval*10)
 }

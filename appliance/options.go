@@ -35,6 +35,14 @@ type Options struct {
 	RemoteWriteReceiver bool
 	OTLPReceiver        bool
 
+	ClusterListenAddress    string
+	ClusterAdvertiseAddress string
+	ClusterPeers            []string
+	ClusterPeerTimeout      time.Duration
+	ClusterGossipInterval   time.Duration
+	ClusterPushPullInterval time.Duration
+	ClusterSettleTimeout    time.Duration
+
 	HistoryRetentionTime model.Duration
 	HistoryRetentionSize units.Base2Bytes
 
@@ -70,6 +78,20 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		BoolVar(&o.RemoteWriteReceiver)
 	cmd.Flag("web.enable-otlp-receiver", "Accept OTLP metrics on /api/v1/otlp/v1/metrics.").
 		BoolVar(&o.OTLPReceiver)
+	cmd.Flag("cluster.listen-address", "Listen address for Alertmanager's gossip cluster (HA pairs, e.g. 0.0.0.0:9094). Empty disables clustering.").
+		StringVar(&o.ClusterListenAddress)
+	cmd.Flag("cluster.advertise-address", "Address to advertise to cluster peers.").
+		StringVar(&o.ClusterAdvertiseAddress)
+	cmd.Flag("cluster.peer", "Initial peer (repeat the flag for each).").
+		StringsVar(&o.ClusterPeers)
+	cmd.Flag("cluster.peer-timeout", "Time to wait between peers to send notifications (the n-th peer waits n times this).").
+		Default("15s").DurationVar(&o.ClusterPeerTimeout)
+	cmd.Flag("cluster.gossip-interval", "Interval between gossip messages.").
+		Default("200ms").DurationVar(&o.ClusterGossipInterval)
+	cmd.Flag("cluster.pushpull-interval", "Interval for full state syncs between peers.").
+		Default("1m").DurationVar(&o.ClusterPushPullInterval)
+	cmd.Flag("cluster.settle-timeout", "Maximum time to wait for the cluster to settle before notifying.").
+		Default("1m").DurationVar(&o.ClusterSettleTimeout)
 	cmd.Flag("history.retention.time", "How long to keep the notification history.").
 		Default("30d").SetValue(&o.HistoryRetentionTime)
 	cmd.Flag("history.retention.size", "Maximum size of the notification history on disk.").

@@ -34,12 +34,15 @@ type Escalation struct {
 
 // State is what the appliance knows about one alert beyond Alertmanager.
 type State struct {
-	Fingerprint     string       `json:"fingerprint"`
-	Alertname       string       `json:"alertname,omitempty"`
-	Severity        string       `json:"severity,omitempty"`
-	FirstNotifiedAt time.Time    `json:"firstNotifiedAt,omitzero"`
-	Ack             *Ack         `json:"ack,omitempty"`
-	Escalations     []Escalation `json:"escalations,omitempty"`
+	Fingerprint     string    `json:"fingerprint"`
+	Alertname       string    `json:"alertname,omitempty"`
+	Severity        string    `json:"severity,omitempty"`
+	FirstNotifiedAt time.Time `json:"firstNotifiedAt,omitzero"`
+	Ack             *Ack      `json:"ack,omitempty"`
+	// AckChangedAt orders ack and un-ack across cluster peers: the later
+	// change wins.
+	AckChangedAt time.Time    `json:"ackChangedAt,omitzero"`
+	Escalations  []Escalation `json:"escalations,omitempty"`
 }
 
 // ErrUnknownAlert is returned when acking an alert the appliance has no
@@ -50,13 +53,14 @@ var ErrUnknownAlert = errors.New("unknown alert")
 type Store struct {
 	path string
 
-	mtx    sync.Mutex
-	states map[string]*State
+	mtx       sync.Mutex
+	states    map[string]*State
+	broadcast func([]byte)
 }
 
 // Open loads the state file, if any.
 func Open(path string) (*Store, error) {
-	s := &Store{path: path, states: map[string]*State{}}
+	s := &Store{path: path, states: map[string]*State{}, broadcast: func([]byte) {}}
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -131,7 +135,7 @@ func (s *Store) Notified(fp, alertname, severity string, t time.Time) (bool, err
 		s.states[fp] = st
 	}
 	st.Alertname, st.Severity, st.FirstNotifiedAt = alertname, severity, t.UTC()
-	return true, s.saveLocked()
+	return true, s.changedLocked(st)
 }
 
 // Acknowledge acks an alert. Alerts not yet notified may be acked too (an
@@ -146,7 +150,8 @@ func (s *Store) Acknowledge(fp, alertname, severity string, a Ack) (State, error
 	}
 	a.At = a.At.UTC()
 	st.Ack = &a
-	return clone(st), s.saveLocked()
+	st.AckChangedAt = a.At
+	return clone(st), s.changedLocked(st)
 }
 
 // Unacknowledge removes an ack.
@@ -158,7 +163,8 @@ func (s *Store) Unacknowledge(fp string) (State, error) {
 		return State{}, ErrUnknownAlert
 	}
 	st.Ack = nil
-	return clone(st), s.saveLocked()
+	st.AckChangedAt = time.Now().UTC()
+	return clone(st), s.changedLocked(st)
 }
 
 // Escalated records a carried-out escalation step.
@@ -172,7 +178,7 @@ func (s *Store) Escalated(fp string, e Escalation) error {
 	}
 	e.At = e.At.UTC()
 	st.Escalations = append(st.Escalations, e)
-	return s.saveLocked()
+	return s.changedLocked(st)
 }
 
 // Forget drops alerts that are no longer active: a resolved alert that
@@ -226,4 +232,92 @@ func (s *Store) saveLocked() error {
 		return fmt.Errorf("write acks %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// changedLocked persists a local change and gossips it to cluster peers.
+func (s *Store) changedLocked(st *State) error {
+	err := s.saveLocked()
+	if b, merr := json.Marshal([]*State{st}); merr == nil {
+		s.broadcast(b)
+	}
+	return err
+}
+
+// SetBroadcast sets the function that gossips local changes (cluster mode).
+func (s *Store) SetBroadcast(f func([]byte)) {
+	s.mtx.Lock()
+	s.broadcast = f
+	s.mtx.Unlock()
+}
+
+// MarshalBinary returns the full state for a peer's push-pull sync; with
+// Merge it makes the store a cluster.State, replicated like silences.
+func (s *Store) MarshalBinary() ([]byte, error) {
+	s.mtx.Lock()
+	defer s.mtx.Unlock()
+	list := make([]*State, 0, len(s.states))
+	for _, st := range s.states {
+		list = append(list, st)
+	}
+	return json.Marshal(list)
+}
+
+// Merge folds in states from a peer: the earliest first notification, the
+// latest ack change, and the union of escalation steps. It is commutative
+// and idempotent, so gossip order does not matter.
+func (s *Store) Merge(b []byte) error {
+	var in []*State
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("decode acks from peer: %w", err)
+	}
+	s.mtx.Lock()
+	defer s.mtx.Unlock()
+	changed := false
+	for _, r := range in {
+		if r == nil || r.Fingerprint == "" {
+			continue
+		}
+		l, ok := s.states[r.Fingerprint]
+		if !ok {
+			c := clone(r)
+			s.states[r.Fingerprint] = &c
+			changed = true
+			continue
+		}
+		if mergeState(l, r) {
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return s.saveLocked()
+}
+
+func mergeState(l, r *State) bool {
+	changed := false
+	if l.Alertname == "" && r.Alertname != "" {
+		l.Alertname, l.Severity = r.Alertname, r.Severity
+		changed = true
+	}
+	if !r.FirstNotifiedAt.IsZero() && (l.FirstNotifiedAt.IsZero() || r.FirstNotifiedAt.Before(l.FirstNotifiedAt)) {
+		l.FirstNotifiedAt = r.FirstNotifiedAt
+		changed = true
+	}
+	if r.AckChangedAt.After(l.AckChangedAt) {
+		l.AckChangedAt = r.AckChangedAt
+		l.Ack = nil
+		if r.Ack != nil {
+			a := *r.Ack
+			l.Ack = &a
+		}
+		changed = true
+	}
+	for _, e := range r.Escalations {
+		if !slices.ContainsFunc(l.Escalations, func(x Escalation) bool { return x.Step == e.Step }) {
+			l.Escalations = append(l.Escalations, e)
+			changed = true
+		}
+	}
+	return changed
 }

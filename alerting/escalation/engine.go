@@ -32,7 +32,12 @@ type Engine struct {
 	logger *slog.Logger
 	policy atomic.Pointer[Policy]
 	now    func() time.Time
+	wait   func() time.Duration
 }
+
+// SetWait delays every step by wait() (a cluster peer's position times the
+// peer timeout), so that only the first peer escalates.
+func (e *Engine) SetWait(wait func() time.Duration) { e.wait = wait }
 
 // New builds an engine; ApplyPolicy before Run.
 func New(sender Sender, st *acks.Store, record Recorder, logger *slog.Logger) *Engine {
@@ -74,6 +79,10 @@ func (e *Engine) Check(ctx context.Context) {
 	}
 
 	p := e.policy.Load()
+	var extra time.Duration
+	if e.wait != nil {
+		extra = e.wait()
+	}
 	for fp, a := range active {
 		st, ok := e.acks.Get(fp)
 		if !ok || st.FirstNotifiedAt.IsZero() || st.Ack != nil {
@@ -81,7 +90,7 @@ func (e *Engine) Check(ctx context.Context) {
 		}
 		for i, step := range p.Steps {
 			n := i + 1
-			if done(st.Escalations, n) || !step.Matches(a.Labels) || now.Sub(st.FirstNotifiedAt) < time.Duration(step.After) {
+			if done(st.Escalations, n) || !step.Matches(a.Labels) || now.Sub(st.FirstNotifiedAt) < time.Duration(step.After)+extra {
 				continue
 			}
 			if e.sender.Silenced(ctx, a.Labels) {
