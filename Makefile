@@ -59,3 +59,5 @@ test: build tools fmt vet
 
 clean:
 	rm -rf $(BIN) dist
+
+include packaging/packaging.mk

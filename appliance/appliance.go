@@ -40,6 +40,8 @@ import (
 	"github.com/smm-architect/smm-appliance/scrape"
 	"github.com/smm-architect/smm-appliance/storage"
 	"github.com/smm-architect/smm-appliance/web"
+	"github.com/smm-architect/smm-appliance/web/audit"
+	"github.com/smm-architect/smm-appliance/web/auth"
 )
 
 // SelfJob is the scrape job under which the appliance scrapes its own
@@ -52,6 +54,7 @@ const (
 	tsdbDir         = "tsdb"
 	historyDir      = "history"
 	acksFile        = "acks/acks.json"
+	auditDir        = "audit"
 	alertmanagerDir = "alertmanager"
 	embeddedDir     = "embedded-config"
 )
@@ -73,6 +76,8 @@ type Appliance struct {
 	console    *console.Console
 	escalation *escalation.Engine
 	reloads    *coordinator
+	auth       *auth.Authorizer
+	audit      *audit.Log
 
 	cleanups []func() error // LIFO, for a failed New
 }
@@ -149,10 +154,16 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The appliance scrapes its own metrics over loopback, on a listener
+	// of its own: the public ones may require TLS and passwords.
+	selfLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for self-scrape: %w", err)
+	}
 	a.cleanups = append(a.cleanups, func() error {
 		// The web server closes them on a normal stop; this is for a New
 		// that failed half way.
-		return errors.Join(ignoreClosed(promLn.Close()), ignoreClosed(amLn.Close()))
+		return errors.Join(ignoreClosed(promLn.Close()), ignoreClosed(amLn.Close()), ignoreClosed(selfLn.Close()))
 	})
 	extURL, err := externalURL(o.ExternalURL, promLn.Addr())
 	if err != nil {
@@ -226,8 +237,29 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, err
 	}
 
-	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: a.lookupEnv, Logger: logger}, logger, reg)
-	a.reloads.prepare = func(set *configfiles.Set) error { return addSelfScrape(set.Prometheus, promLn.Addr()) }
+	a.audit, err = audit.Open(filepath.Join(o.StoragePath, auditDir), 10<<20, 5)
+	if err != nil {
+		return nil, err
+	}
+	a.cleanups = append(a.cleanups, a.audit.Close)
+	a.auth = auth.New(auth.Options{
+		WebConfigFile: o.WebConfigFile,
+		Logger:        logger,
+		Audit: func(e auth.Event) {
+			ev := e.Kind
+			if e.Kind == "write" || e.Kind == "admin_read" {
+				ev = audit.EventFor(e.Method, e.Path)
+			}
+			a.writeAudit(audit.Entry{Event: ev, User: e.User, Role: e.Role.String(), Remote: e.Remote, Method: e.Method, Path: e.Path, Status: e.Status})
+		},
+	})
+	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: a.lookupEnv, Logger: logger, WebConfigFile: o.WebConfigFile}, logger, reg)
+	a.reloads.prepare = func(set *configfiles.Set) error { return addSelfScrape(set.Prometheus, selfLn.Addr()) }
+	a.reloads.audit = a.writeAudit
+	a.reloads.subscribe("auth", func(s *configfiles.Set) error {
+		a.auth.ApplyConfig(s.Appliance.Auth)
+		return nil
+	})
 	a.reloads.subscribe("alertmanager", func(s *configfiles.Set) error {
 		ao := alertmanager.ApplyOptions{ExtraReceivers: s.Appliance.Escalation.Receivers()}
 		if !o.NoLogFallback {
@@ -281,10 +313,13 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 			Console:      a.console,
 			Alertmanager: a.am.Handler(),
 			Status:       a.status,
+			Audit:        a.audit,
 		}).Handler(),
-	}, promLn, amLn, logger)
+		Auth:          a.auth,
+		WebConfigFile: o.WebConfigFile,
+	}, promLn, amLn, selfLn, logger)
 
-	if err := a.reloads.Reload(); err != nil {
+	if err := a.reloads.Reload("start"); err != nil {
 		return nil, fmt.Errorf("initial configuration: %w", err)
 	}
 	return a, nil
@@ -301,7 +336,14 @@ func (a *Appliance) lookupEnv(name string) (string, bool) {
 
 // Reload re-reads every configuration file; on error the old configuration
 // stays in force.
-func (a *Appliance) Reload() error { return a.reloads.Reload() }
+func (a *Appliance) Reload(by string) error { return a.reloads.Reload(by) }
+
+// writeAudit records an audit entry; failing to is logged, never fatal.
+func (a *Appliance) writeAudit(e audit.Entry) {
+	if err := a.audit.Write(e); err != nil {
+		a.logger.Error("write audit log", "err", err)
+	}
+}
 
 // Addr is the address of the Prometheus API listener.
 func (a *Appliance) Addr() net.Addr { return a.web.Addr() }

@@ -22,6 +22,7 @@ type Options struct {
 	WebListenAddress          string
 	AlertmanagerListenAddress string
 	ExternalURL               string
+	WebConfigFile             string
 
 	AlertmanagerRetention time.Duration
 	ResendDelay           model.Duration
@@ -68,6 +69,8 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		Default(":9093").StringVar(&o.AlertmanagerListenAddress)
 	cmd.Flag("web.external-url", "URL under which the appliance is reachable (used in alert links and silence URLs). Default: http://<hostname>:<web port>/.").
 		StringVar(&o.ExternalURL)
+	cmd.Flag("web.config.file", "exporter-toolkit web config file: TLS and basic_auth_users (bcrypt) for both listeners; roles are in appliance.yml. Re-read on change.").
+		Default("").StringVar(&o.WebConfigFile)
 	cmd.Flag("alertmanager.data-retention", "How long to keep expired silences and notification log entries.").
 		Default("120h").DurationVar(&o.AlertmanagerRetention)
 	cmd.Flag("rules.alert.resend-delay", "Minimum time before a firing alert is re-sent to the Alertmanager pipeline.").

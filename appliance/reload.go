@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smm-architect/smm-appliance/appliance/configfiles"
+	"github.com/smm-architect/smm-appliance/web/audit"
 )
 
 // subscriber is one part that takes a new configuration.
@@ -36,6 +37,9 @@ type coordinator struct {
 
 	success     prometheus.Gauge
 	successTime prometheus.Gauge
+
+	// audit records each reload: who, which files with their hashes, result.
+	audit func(audit.Entry)
 }
 
 func newCoordinator(loader configfiles.Loader, logger *slog.Logger, reg prometheus.Registerer) *coordinator {
@@ -59,12 +63,21 @@ func (c *coordinator) subscribe(name string, apply func(*configfiles.Set) error)
 	c.subscribers = append(c.subscribers, subscriber{name: name, apply: apply})
 }
 
-// Reload loads, validates and applies the configuration.
-func (c *coordinator) Reload() (err error) {
+// Reload loads, validates and applies the configuration. by names who asked
+// ("signal", "start", a user) for the audit log.
+func (c *coordinator) Reload(by string) (err error) {
 	c.mtx.Lock()
 	defer c.mtx.Unlock()
 	start := time.Now()
+	var digests map[string]string
 	defer func() {
+		if c.audit != nil {
+			e := audit.Entry{Event: "config_reload", User: by, Result: "success", Files: digests}
+			if err != nil {
+				e.Result, e.Error = "failure", err.Error()
+			}
+			c.audit(e)
+		}
 		c.lastOK = err == nil
 		if err != nil {
 			c.success.Set(0)
@@ -81,6 +94,7 @@ func (c *coordinator) Reload() (err error) {
 	if err != nil {
 		return err
 	}
+	digests = set.Digests
 	if c.prepare != nil {
 		if err := c.prepare(set); err != nil {
 			return err

@@ -95,6 +95,23 @@ func freePort(t *testing.T) string {
 // the environment, and waits for /-/ready.
 func startAppliance(t *testing.T, configDir, dataDir string, env map[string]string, args ...string) *appliance {
 	t.Helper()
+	return startApplianceReady(t, configDir, dataDir, env, func(a *appliance) bool {
+		code, _ := httpGet(a.web + "/-/ready")
+		return code == http.StatusOK
+	}, args...)
+}
+
+// startApplianceReady is startAppliance with its own readiness probe, for
+// appliances behind TLS and passwords; URLs use https when a web config
+// file is given.
+func startApplianceReady(t *testing.T, configDir, dataDir string, env map[string]string, ready func(*appliance) bool, args ...string) *appliance {
+	t.Helper()
+	scheme := "http://"
+	for _, a := range args {
+		if strings.HasPrefix(a, "--web.config.file") {
+			scheme = "https://"
+		}
+	}
 	webAddr, amAddr := freePort(t), freePort(t)
 	argv := append([]string{
 		"--storage.path", dataDir,
@@ -110,7 +127,7 @@ func startAppliance(t *testing.T, configDir, dataDir string, env map[string]stri
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	a := &appliance{t: t, cmd: cmd, web: "http://" + webAddr, am: "http://" + amAddr, dataDir: dataDir, logs: &syncBuffer{}, exited: make(chan struct{})}
+	a := &appliance{t: t, cmd: cmd, web: scheme + webAddr, am: scheme + amAddr, dataDir: dataDir, logs: &syncBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = a.logs, a.logs
 	require.NoError(t, cmd.Start())
 	go func() { a.exitErr = cmd.Wait(); close(a.exited) }()
@@ -127,7 +144,7 @@ func startAppliance(t *testing.T, configDir, dataDir string, env map[string]stri
 			t.Fatalf("appliance exited during start: %v\n%s", a.exitErr, a.logs.String())
 		default:
 		}
-		if code, _ := httpGet(a.web + "/-/ready"); code == http.StatusOK {
+		if ready(a) {
 			return a
 		}
 		if time.Now().After(deadline) {

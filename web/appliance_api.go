@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,10 +9,13 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/console"
 	"github.com/smm-architect/smm-appliance/alerting/history"
+	"github.com/smm-architect/smm-appliance/web/audit"
+	"github.com/smm-architect/smm-appliance/web/auth"
 )
 
 // ApplianceAPI serves /api/v1/appliance/: alerts with their ack and
@@ -20,6 +24,7 @@ type ApplianceAPI struct {
 	Console      *console.Console
 	Alertmanager http.Handler // for the v2 alert list, so both views agree
 	Status       func() map[string]any
+	Audit        *audit.Log
 }
 
 type apiResponse struct {
@@ -61,6 +66,10 @@ func (a *ApplianceAPI) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/appliance/acks", a.ack)
 	mux.HandleFunc("DELETE /api/v1/appliance/acks/{fingerprint}", a.unack)
 	mux.HandleFunc("GET /api/v1/appliance/history", a.history)
+	mux.HandleFunc("GET /api/v1/appliance/whoami", func(w http.ResponseWriter, r *http.Request) {
+		writeAPI(w, http.StatusOK, auth.FromContext(r.Context()), nil)
+	})
+	mux.HandleFunc("GET /api/v1/appliance/audit", a.auditLog)
 	return mux
 }
 
@@ -74,11 +83,26 @@ type ackRequest struct {
 	Comment      string   `json:"comment"`
 }
 
+// decodeStrict decodes a bounded JSON body, refusing unknown fields,
+// trailing data and invalid UTF-8.
 func decodeStrict(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	if len(b) > maxBody {
+		return fmt.Errorf("body over %d bytes", maxBody)
+	}
+	if !utf8.Valid(b) {
+		return errors.New("body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("invalid JSON body: %w", err)
+	}
+	if dec.More() {
+		return errors.New("invalid JSON body: trailing data")
 	}
 	return nil
 }
@@ -92,6 +116,11 @@ func (a *ApplianceAPI) ack(w http.ResponseWriter, r *http.Request) {
 	fps := req.Fingerprints
 	if req.Fingerprint != "" {
 		fps = append(fps, req.Fingerprint)
+	}
+	// With authentication on, an ack is by the caller: no acking in
+	// someone else's name.
+	if id := auth.FromContext(r.Context()); id.Enabled && id.User != "" {
+		req.By = id.User
 	}
 	states, err := a.Console.Ack(r.Context(), fps, req.By, req.Comment)
 	if err != nil {
@@ -110,7 +139,11 @@ func (a *ApplianceAPI) ack(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *ApplianceAPI) unack(w http.ResponseWriter, r *http.Request) {
-	st, err := a.Console.Unack(r.Context(), r.PathValue("fingerprint"), r.URL.Query().Get("by"))
+	by := r.URL.Query().Get("by")
+	if id := auth.FromContext(r.Context()); id.Enabled && id.User != "" {
+		by = id.User
+	}
+	st, err := a.Console.Unack(r.Context(), r.PathValue("fingerprint"), by)
 	if err != nil {
 		writeAPI(w, http.StatusNotFound, nil, err)
 		return
@@ -227,4 +260,25 @@ func (a *ApplianceAPI) alerts(w http.ResponseWriter, r *http.Request) {
 		out = append(out, ca)
 	}
 	writeAPI(w, http.StatusOK, out, nil)
+}
+
+func (a *ApplianceAPI) auditLog(w http.ResponseWriter, r *http.Request) {
+	limit := 200
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("limit must be 1..10000"))
+			return
+		}
+		limit = n
+	}
+	entries, err := a.Audit.Recent(limit, r.URL.Query().Get("event"))
+	if err != nil {
+		writeAPI(w, http.StatusInternalServerError, nil, err)
+		return
+	}
+	if entries == nil {
+		entries = []audit.Entry{}
+	}
+	writeAPI(w, http.StatusOK, entries, nil)
 }

@@ -5,10 +5,13 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +39,8 @@ import (
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
 	"github.com/smm-architect/smm-appliance/storage"
+	"github.com/smm-architect/smm-appliance/web/auth"
+	"github.com/smm-architect/smm-appliance/web/ui"
 )
 
 // Options wire the web layer to the running parts.
@@ -59,12 +65,16 @@ type Options struct {
 
 	// Ready returns the names of the parts that are not ready yet.
 	Ready func() []string
-	// Reload runs the appliance's single reload path.
-	Reload func() error
+	// Reload runs the appliance's single reload path; by names who asked.
+	Reload func(by string) error
 	// LastReload reports the outcome of the last reload.
 	LastReload func() (ok bool, at time.Time)
 	// Appliance serves /api/v1/appliance/ (status of channels and the like).
 	Appliance http.Handler
+	// Auth authenticates and authorises every request on both listeners.
+	Auth *auth.Authorizer
+	// WebConfigFile holds TLS settings (and users, read by Auth).
+	WebConfigFile string
 }
 
 // Server owns the two listeners.
@@ -73,15 +83,18 @@ type Server struct {
 	logger    *slog.Logger
 	promLn    net.Listener
 	amLn      net.Listener
+	selfLn    net.Listener
 	servers   []*http.Server
 	birth     time.Time
 	closeOnce sync.Once
 }
 
 // NewServer serves on listeners the caller bound, so that their real ports
-// are known before Run (tests listen on 127.0.0.1:0).
-func NewServer(o Options, promLn, amLn net.Listener, logger *slog.Logger) *Server {
-	return &Server{opts: o, logger: logger, promLn: promLn, amLn: amLn, birth: time.Now()}
+// are known before Run (tests listen on 127.0.0.1:0). selfLn, on loopback,
+// serves only /metrics, without TLS or authentication, for the appliance's
+// scrape of itself.
+func NewServer(o Options, promLn, amLn, selfLn net.Listener, logger *slog.Logger) *Server {
+	return &Server{opts: o, logger: logger, promLn: promLn, amLn: amLn, selfLn: selfLn, birth: time.Now()}
 }
 
 // Addr is the bound address of the Prometheus API listener.
@@ -97,22 +110,44 @@ func (s *Server) Run() error {
 		return err
 	}
 	amMux := s.alertmanagerMux()
-	errc := make(chan error, 2)
-	for _, p := range []struct {
-		ln net.Listener
-		h  http.Handler
-	}{{s.promLn, promMux}, {s.amLn, amMux}} {
-		srv := &http.Server{Handler: p.h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second}
+	tlsCfg, err := tlsConfig(s.opts.WebConfigFile)
+	if err != nil {
+		return err
+	}
+	var promH, amH http.Handler = promMux, amMux
+	if s.opts.Auth != nil {
+		promH, amH = s.opts.Auth.Wrap(promMux), s.opts.Auth.Wrap(amMux)
+	}
+	selfMux := http.NewServeMux()
+	selfMux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+	servers := []struct {
+		ln  net.Listener
+		h   http.Handler
+		tls *tls.Config
+	}{{s.promLn, promH, tlsCfg}, {s.amLn, amH, tlsCfg}, {s.selfLn, selfMux, nil}}
+	errc := make(chan error, len(servers))
+	for _, p := range servers {
+		srv := &http.Server{Handler: p.h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second, TLSConfig: p.tls}
 		s.servers = append(s.servers, srv)
 		go func() {
-			if err := srv.Serve(p.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if p.tls != nil {
+				err = srv.ServeTLS(p.ln, "", "")
+			} else {
+				err = srv.Serve(p.ln)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("serve %s: %w", p.ln.Addr(), err)
 				return
 			}
 			errc <- nil
 		}()
 	}
-	return errors.Join(<-errc, <-errc)
+	var errs []error
+	for range servers {
+		errs = append(errs, <-errc)
+	}
+	return errors.Join(errs...)
 }
 
 // Shutdown stops accepting requests and waits for running ones.
@@ -121,6 +156,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 		if len(s.servers) == 0 {
 			s.promLn.Close()
 			s.amLn.Close()
+			s.selfLn.Close()
 		}
 		for _, srv := range s.servers {
 			_ = srv.Shutdown(ctx)
@@ -140,8 +176,12 @@ func (s *Server) lifecycle(mux *http.ServeMux) {
 		}
 		fmt.Fprintln(w, "SMM Appliance is Ready.")
 	})
-	reload := func(w http.ResponseWriter, _ *http.Request) {
-		if err := s.opts.Reload(); err != nil {
+	reload := func(w http.ResponseWriter, r *http.Request) {
+		by := auth.FromContext(r.Context()).User
+		if by == "" {
+			by = "api"
+		}
+		if err := s.opts.Reload(by); err != nil {
 			http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
 			return
 		}
@@ -220,12 +260,10 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 	// setups that expose a single port.
 	amMux := http.NewServeMux()
 	alertmanagerV1{v2: o.Alertmanager}.register(amMux, "")
-	amMux.Handle("/", o.Alertmanager)
+	amMux.Handle("/", limitAlertmanagerBodies(o.Alertmanager))
 	mux.Handle("/alertmanager/", http.StripPrefix("/alertmanager", amMux))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, landingPage)
-	})
+	// The operator console, served from the binary.
+	mux.Handle("/", ui.Handler())
 	return mux, nil
 }
 
@@ -233,7 +271,7 @@ func (s *Server) alertmanagerMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	s.lifecycle(mux)
 	alertmanagerV1{v2: s.opts.Alertmanager}.register(mux, "")
-	mux.Handle("/", s.opts.Alertmanager)
+	mux.Handle("/", limitAlertmanagerBodies(s.opts.Alertmanager))
 	return mux
 }
 
@@ -266,16 +304,6 @@ func WriteJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-const landingPage = `<!doctype html><html><head><meta charset="utf-8"><title>SMM Appliance</title></head>
-<body><h1>SMM Monitoring Appliance</h1><ul>
-<li><a href="/api/v1/alerts">/api/v1/alerts</a> — alerts from the rules</li>
-<li><a href="/api/v1/rules">/api/v1/rules</a></li>
-<li><a href="/api/v1/targets">/api/v1/targets</a></li>
-<li><a href="/alertmanager/api/v2/alerts">/alertmanager/api/v2/alerts</a> — alerts in Alertmanager</li>
-<li><a href="/api/v1/appliance/status">/api/v1/appliance/status</a> — channels and reload status</li>
-<li><a href="/metrics">/metrics</a></li>
-</ul></body></html>`
-
 // maxPushBody bounds one remote write or OTLP request (compressed).
 const maxPushBody = 32 << 20
 
@@ -286,4 +314,93 @@ func limitPushBodies(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Body limits for the Alertmanager API's writes: large enough for an alert
+// storm posted in batches, small enough that one request cannot exhaust
+// memory.
+const (
+	maxAlertsBody  = 16 << 20
+	maxSilenceBody = 1 << 20
+	maxOtherBody   = 1 << 20
+)
+
+func limitAlertmanagerBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Body != nil {
+			limit := int64(maxOtherBody)
+			if r.URL.Path == "/api/v2/alerts" {
+				limit = maxAlertsBody
+			} else if r.URL.Path == "/api/v2/silences" {
+				limit = maxSilenceBody
+			}
+			if r.ContentLength > limit {
+				http.Error(w, fmt.Sprintf("request body over %d bytes", limit), http.StatusRequestEntityTooLarge)
+				return
+			}
+			// Read the (bounded) body once to refuse invalid UTF-8: Go's
+			// JSON decoder would silently turn it into U+FFFD, so a label
+			// would not be what the client sent.
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+			if err != nil {
+				code := http.StatusBadRequest
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					code = http.StatusRequestEntityTooLarge
+				}
+				http.Error(w, fmt.Sprintf("read request body: %s", err), code)
+				return
+			}
+			if !utf8.Valid(body) {
+				http.Error(w, "request body is not valid UTF-8", http.StatusBadRequest)
+				return
+			}
+			if r.Method == http.MethodPost && r.URL.Path == "/api/v2/alerts" {
+				if err := checkAlertSizes(body); err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Limits on posted alerts, so one client cannot bloat every notification,
+// template and the alert store with an outsized alert.
+const (
+	maxAlertLabels      = 128
+	maxAlertLabelBytes  = 16 << 10
+	maxAlertAnnotations = 64 << 10
+)
+
+func checkAlertSizes(body []byte) error {
+	var alerts []struct {
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(body, &alerts); err != nil {
+		return fmt.Errorf("invalid alerts: %w", err)
+	}
+	for i, a := range alerts {
+		if len(a.Labels) > maxAlertLabels {
+			return fmt.Errorf("alert %d: %d labels, at most %d allowed", i, len(a.Labels), maxAlertLabels)
+		}
+		n := 0
+		for k, v := range a.Labels {
+			n += len(k) + len(v)
+		}
+		if n > maxAlertLabelBytes {
+			return fmt.Errorf("alert %d: labels take %d bytes, at most %d allowed", i, n, maxAlertLabelBytes)
+		}
+		n = 0
+		for k, v := range a.Annotations {
+			n += len(k) + len(v)
+		}
+		if n > maxAlertAnnotations {
+			return fmt.Errorf("alert %d: annotations take %d bytes, at most %d allowed", i, n, maxAlertAnnotations)
+		}
+	}
+	return nil
 }

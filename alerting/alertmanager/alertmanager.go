@@ -108,6 +108,12 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	sil, err := silence.New(silence.Options{
 		SnapshotFile: snapshotIfExists(silPath),
 		Retention:    o.Retention,
+		// Bounds so that neither a flood of silences nor one huge matcher
+		// can exhaust memory; matchers are RE2, so no regex can backtrack.
+		Limits: silence.Limits{
+			MaxSilences:         func() int { return 10000 },
+			MaxSilenceSizeBytes: func() int { return 8 << 10 },
+		},
 		Logger:       logger.With("component", "silences"),
 		Metrics:      reg,
 		Logging:      true,

@@ -166,3 +166,15 @@ func TestLocate(t *testing.T) {
 		require.Equal(t, c.want, locate(errors.New(c.in), text+"  x: x\n").Error())
 	}
 }
+
+// TestErrorsNeverShowSecrets: a secret that makes a file invalid is named
+// by its variable, never by its value.
+func TestErrorsNeverShowSecrets(t *testing.T) {
+	// A value put where a duration belongs: the parser quotes it back.
+	am := "route:\n  receiver: r\n  group_wait: ${WAIT}\nreceivers:\n  - name: r\n"
+	secret := "very-secret-token"
+	_, err := Loader{Sources: setup(t, minimalProm, am), Lookup: env(map[string]string{"WAIT": secret})}.Load()
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), secret)
+	require.Contains(t, err.Error(), `not a valid duration string: "<secret>"`)
+}

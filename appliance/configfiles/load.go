@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 
 	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/alertmanager/config/receiver"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/smm-architect/smm-appliance/alerting/escalation"
 	"github.com/smm-architect/smm-appliance/appliance/envsubst"
+	"github.com/smm-architect/smm-appliance/web/auth"
 )
 
 // Set is one consistent, validated configuration of the whole appliance.
@@ -38,6 +41,11 @@ type Set struct {
 	// Digests holds the sha256 of every file read, by path, so a reload can
 	// say what changed.
 	Digests map[string]string
+
+	// secrets are the values of the variables the files refer to, to be
+	// scrubbed from error messages: a parser that quotes a bad value would
+	// otherwise put a webhook URL or password into a log line.
+	secrets []string
 }
 
 // DisabledChannels returns the channels switched off for lack of a secret.
@@ -73,6 +81,8 @@ type Loader struct {
 	// Lookup resolves ${VAR} references; os.LookupEnv when nil.
 	Lookup envsubst.Lookup
 	Logger *slog.Logger
+	// WebConfigFile, if set, is validated too (users and TLS).
+	WebConfigFile string
 }
 
 // Load reads, expands and validates every file. Errors name the file and,
@@ -95,10 +105,32 @@ func (l Loader) Load() (*Set, error) {
 	if err := l.loadAppliance(s); err != nil {
 		errs = append(errs, err)
 	}
+	if l.WebConfigFile != "" {
+		if _, err := l.read(s, l.WebConfigFile); err != nil {
+			errs = append(errs, fmt.Errorf("load web config: %w", err))
+		} else if _, err := auth.LoadUsers(l.WebConfigFile); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, scrub(errors.Join(errs...), s.secrets)
 	}
 	return s, nil
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`)
+
+// scrub replaces secret values in an error's message.
+func scrub(err error, secrets []string) error {
+	msg := err.Error()
+	clean := msg
+	for _, v := range secrets {
+		clean = strings.ReplaceAll(clean, v, "<secret>")
+	}
+	if clean == msg {
+		return err
+	}
+	return errors.New(clean)
 }
 
 func (l Loader) read(s *Set, path string) (string, error) {
@@ -108,6 +140,13 @@ func (l Loader) read(s *Set, path string) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	s.Digests[path] = hex.EncodeToString(sum[:])
+	for _, m := range varRef.FindAllStringSubmatch(string(b), -1) {
+		// Short values ("1", "yes") are not worth scrubbing and would
+		// mangle messages.
+		if v, ok := l.Lookup(m[1]); ok && len(v) >= 6 && !slices.Contains(s.secrets, v) {
+			s.secrets = append(s.secrets, v)
+		}
+	}
 	return string(b), nil
 }
 
@@ -211,6 +250,7 @@ func (l Loader) loadAlertmanager(s *Set) error {
 // ApplianceConfig is appliance.yml: the appliance's own settings.
 type ApplianceConfig struct {
 	Escalation escalation.Policy `yaml:"escalation"`
+	Auth       auth.Config       `yaml:"auth"`
 }
 
 func (l Loader) loadAppliance(s *Set) error {

@@ -43,6 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	checkCmd := app.Command("check", "Validate configuration.")
 	checkConfigCmd := checkCmd.Command("config", "Validate prometheus.yml, rule files, alertmanager.yml and templates; report which secrets are missing.")
 	tools := registerTools(app)
+	hashCmd := app.Command("hash-password", "Read a password on standard input and print its bcrypt hash for basic_auth_users in --web.config.file.")
 
 	cmd, err := app.Parse(args)
 	if terminated {
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case checkConfigCmd.FullCommand():
 		return checkConfig(opts, stdout, stderr)
+	case hashCmd.FullCommand():
+		return hashPassword(os.Stdin, stdout, stderr)
 	case runCmd.FullCommand():
 	}
 
@@ -85,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	go func() {
 		for range hup {
 			// Errors are logged and counted by the reload path itself.
-			_ = a.Reload()
+			_ = a.Reload("signal")
 		}
 	}()
 	if err := a.Run(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -63,4 +64,13 @@ func TestCheckConfig(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 1, run([]string{"check", "config", "--config.dir", dir}, &out, &errOut))
 	require.True(t, strings.Contains(errOut.String(), filepath.Join(dir, "alertmanager.yml")) && strings.Contains(errOut.String(), "line 3"), errOut.String())
+}
+
+func TestHashPassword(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, hashPassword(strings.NewReader("correct horse battery\n"), &out, &errOut))
+	require.NoError(t, bcrypt.CompareHashAndPassword([]byte(strings.TrimSpace(out.String())), []byte("correct horse battery")))
+	out.Reset()
+	require.Equal(t, 1, hashPassword(strings.NewReader("short\n"), &out, &errOut))
+	require.Empty(t, out.String())
 }

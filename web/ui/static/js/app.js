@@ -33,6 +33,7 @@ let paused = false;
 let inflight = null;
 let lastRefresh = 0;
 let lastError = null;
+let lastDuration = 0;
 let generation = 0;
 
 function parseHash() {
@@ -74,6 +75,7 @@ async function refresh(force) {
   }
   const gen = generation;
   const page = current.page;
+  const started = Date.now();
   inflight = (async () => {
     try {
       await page.refresh(force);
@@ -89,6 +91,7 @@ async function refresh(force) {
     } finally {
       if (gen === generation) {
         lastRefresh = Date.now();
+        lastDuration = lastRefresh - started;
         inflight = null;
         tick();
         if (again) {
@@ -116,7 +119,9 @@ function tick() {
 setInterval(() => {
   tick();
   if (!current || paused || inflight || document.hidden || editing()) return;
-  if (Date.now() - lastRefresh >= REFRESH_MS) refresh(false);
+  // A page that takes long to load (10,000 alerts) refreshes less often,
+  // so the console never keeps the appliance busy.
+  if (Date.now() - lastRefresh >= Math.max(REFRESH_MS, 4 * lastDuration)) refresh(false);
 }, 1000);
 
 function navigate(hash) {
@@ -135,8 +140,13 @@ function setParams(params) {
   history.replaceState(null, '', path + (q ? '?' + q : ''));
 }
 
-function flash(msg, kind = 'ok') {
+let flashKeep = null;
+
+// flash shows a message; it stays on this page, or survives the move to
+// next when the message announces it (a silence created, then its list).
+function flash(msg, kind = 'ok', next = null) {
   showBanner(msg, kind);
+  flashKeep = next;
   banner.dataset.source = 'flash';
   if (kind === 'ok') setTimeout(() => { if (banner.dataset.source === 'flash') showBanner(null); }, 6000);
 }
@@ -149,8 +159,10 @@ function route() {
   inflight = null;
   again = false;
   lastRefresh = 0;
+  lastDuration = 0;
   lastError = null;
-  if (banner.dataset.source === 'refresh') showBanner(null);
+  if (banner.dataset.source === 'refresh' || (banner.dataset.source === 'flash' && location.hash !== flashKeep)) showBanner(null);
+  flashKeep = null;
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === name);
   fill(root);
   if (!def) {

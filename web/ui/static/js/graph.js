@@ -111,9 +111,11 @@ export class Graph {
       min -= d;
       max += d;
     }
-    const ticks = yTicks(min, max);
-    const lo = Math.min(min, ticks[0]);
-    const hi = Math.max(max, ticks[ticks.length - 1]);
+    // The axis runs from tick to tick, so both ends are labelled.
+    const ystep = niceStep(max - min, 5);
+    const lo = Math.floor(min / ystep) * ystep;
+    const hi = Math.ceil(max / ystep) * ystep;
+    const ticks = yTicks(lo, hi);
     const ylabels = ticks.map(si);
     const left = 12 + 7 * Math.max(...ylabels.map((l) => l.length));
     const pw = W - left - M.right;

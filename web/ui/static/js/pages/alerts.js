@@ -16,6 +16,10 @@ const PAGE = 100; // rows a group shows before "show more"
 const ROW_BUDGET = 300; // rows rendered by default across expanded groups
 const HIDDEN_LABELS = new Set(['alertname', 'severity', 'team']);
 
+// cmp orders strings by code point: stable and much faster than
+// localeCompare over 10,000 alerts.
+const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
 function safeURL(u) {
   if (!u) return null;
   try {
@@ -184,7 +188,7 @@ export default function alertsPage(ctx) {
   }
 
   function renderGroup(g, open, limit, ms) {
-    g.alerts.sort((x, y) => (x.labels.alertname || '').localeCompare(y.labels.alertname || '') || (y.startsAt || 0) - (x.startsAt || 0));
+    g.alerts.sort((x, y) => cmp(x.labels.alertname || '', y.labels.alertname || '') || (y.startsAt || 0) - (x.startsAt || 0) || cmp(x.fp, y.fp));
     const unacked = g.alerts.length - g.acked;
     const head = h('div', { class: 'group-head', dataset: { action: 'toggle' } },
       h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open), dataset: { action: 'toggle' }, title: open ? 'Collapse' : 'Expand' }, open ? '▾' : '▸'),
@@ -240,7 +244,7 @@ export default function alertsPage(ctx) {
         h('div', { class: 'a-title' }, h('span', { class: 'alertname' }, L.alertname || '(no alertname)'), text ? h('span', { class: 'a-summary' }, text) : null),
         h('div', { class: 'a-labels' }, chips)),
       h('div', { class: 'a-status' },
-        h('span', { class: 'a-since', title: 'Started ' + stamp(a.startsAt) }, 'since ' + ago(a.startsAt)),
+        h('span', { class: 'a-since', title: 'Starts ' + stamp(a.startsAt) }, (a.startsAt > Date.now() ? 'starts ' : 'since ') + ago(a.startsAt)),
         markers),
       h('div', { class: 'a-actions' },
         data.acks ? (a.ack

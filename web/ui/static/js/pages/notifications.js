@@ -36,8 +36,8 @@ export default function notificationsPage(ctx) {
   const summary = h('div', { class: 'summary' });
   const list = h('div', { id: 'history-list' });
   ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Notifications'), summary),
-    h('div', { class: 'toolbar wrap' }, recvSel, nameIn, statusSel, kindSel,
-      field('Since', sinceIn), field('Until', untilIn), presets, field('Limit', limitSel)),
+    h('div', { class: 'toolbar wrap' }, field('Receiver', recvSel), field('Alert name', nameIn), field('Result', statusSel), field('Kind', kindSel),
+      field('Since', sinceIn), field('Until', untilIn), h('div', { class: 'field' }, h('span', { class: 'field-label' }, 'Last'), presets), field('Limit', limitSel)),
     list);
 
   function apply() {
@@ -69,7 +69,7 @@ export default function notificationsPage(ctx) {
     const rows = entries.map((e) => {
       const kind = e.kind || 'notification';
       const alerts = e.alerts || [];
-      const names = alerts.slice(0, 3).map((a) => h('span', { class: 'chip static' }, a.alertname || a.fingerprint, a.status ? h('span', { class: 'muted' }, ' ' + a.status) : ''));
+      const names = alerts.slice(0, 3).map((a) => h('span', { class: 'alert-ref' }, h('b', null, a.alertname || a.fingerprint), a.status ? h('span', { class: 'st-' + a.status }, a.status) : ''));
       let result;
       if (kind === 'ack' || kind === 'unack') result = h('span', null, h('b', null, e.user || ''), e.comment ? ': ' + e.comment : '');
       else if (e.success) result = badge('sent', 'ok');
@@ -81,10 +81,10 @@ export default function notificationsPage(ctx) {
         h('td', null, names, alerts.length > 3 ? h('span', { class: 'muted' }, ` +${alerts.length - 3}`) : ''),
         h('td', null, result),
         h('td', { class: 'nowrap' }, e.durationSeconds !== undefined && kind !== 'ack' && kind !== 'unack' ? duration(e.durationSeconds) : ''),
-        h('td', { class: 'num' }, e.attempt ? String(e.attempt) : ''));
+        h('td', { class: 'num' }, e.attempt ? String(e.attempt) : e.step ? 'step ' + e.step : ''));
     });
     fill(list, h('table', { class: 'tbl', id: 'history-table' },
-      h('thead', null, h('tr', null, ['Time', 'Kind', 'Receiver', 'Alerts', 'Result', 'Duration', 'Attempt'].map((x) => h('th', null, x)))),
+      h('thead', null, h('tr', null, ['Time', 'Kind', 'Receiver', 'Alerts', 'Result', 'Duration', 'Attempt / step'].map((x) => h('th', null, x)))),
       h('tbody', null, rows)));
   }
 

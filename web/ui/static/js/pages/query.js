@@ -25,7 +25,8 @@ export default function queryPage(ctx) {
   exprIn.value = st.expr;
   const runBtn = h('button', { type: 'button', class: 'btn primary', id: 'query-run' }, 'Execute');
   const tabs = h('div', { class: 'tabs' });
-  const rangeSel = select({ id: 'query-range', title: 'Range' }, RANGES.map((r) => [r, r]).concat(RANGES.includes(st.range) ? [] : [[st.range, st.range]]), st.range);
+  const ranges = RANGES.includes(st.range) || isNaN(parseDuration(st.range)) ? RANGES : [...RANGES, st.range].sort((x, y) => parseDuration(x) - parseDuration(y));
+  const rangeSel = select({ id: 'query-range', title: 'Range' }, ranges.map((r) => [r, r]), st.range);
   const endIn = h('input', { type: 'datetime-local', id: 'query-end', title: 'End time (empty: now)', value: st.end ? localInput(new Date(+st.end * 1000)) : '' });
   const stepIn = h('input', { id: 'query-step', size: 6, placeholder: 'auto', title: 'Resolution (step), e.g. 15s', value: st.step });
   const controls = h('div', { class: 'toolbar graph-controls' }, h('span', { class: 'muted' }, 'Range'), rangeSel, h('span', { class: 'muted' }, 'End'), endIn,

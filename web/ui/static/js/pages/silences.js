@@ -205,8 +205,9 @@ function createPage(ctx) {
         createdBy: byIn.value.trim(), comment: commentIn.value.trim(),
       });
       dirty = false;
-      ctx.flash(`Silence ${out.silenceID} created.`);
-      ctx.navigate('#/silences?' + new URLSearchParams({ id: out.silenceID }));
+      const next = '#/silences?' + new URLSearchParams({ id: out.silenceID });
+      ctx.flash(`Silence ${out.silenceID} created.`, 'ok', next);
+      ctx.navigate(next);
     } catch (e) {
       fail('Create failed: ' + e.message);
     }

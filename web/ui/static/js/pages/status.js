@@ -21,7 +21,7 @@ export default function statusPage(ctx) {
   const open = new Map();
   const grid = h('div', { class: 'status-grid' });
   ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Status')), grid);
-  const order = ['build', 'appliance', 'channels', 'cluster', 'tsdb', 'flags', 'config'];
+  const order = ['build', 'appliance', 'cluster', 'channels', 'tsdb', 'flags', 'config'];
   for (const k of order) {
     sections[k] = h('section', { class: 'panel status-' + k, id: 'status-' + k }, h('h2', null, title(k)), empty('Loading…'));
     grid.append(sections[k]);
@@ -53,9 +53,10 @@ export default function statusPage(ctx) {
       const b = v('build');
       const rt = ok('runtime') ? v('runtime') : {};
       const amv = ok('am') ? v('am') : {};
+      const unset = (x) => x || h('span', { class: 'muted' }, 'not set');
       put('build', kv([
-        ['Version', b.version], ['Revision', h('span', { class: 'mono' }, b.revision)], ['Branch', b.branch],
-        ['Build date', b.buildDate], ['Build user', b.buildUser], ['Go', b.goVersion],
+        ['Version', unset(b.version)], ['Revision', b.revision ? h('span', { class: 'mono' }, b.revision) : unset('')], ['Branch', unset(b.branch)],
+        ['Build date', unset(b.buildDate)], ['Build user', unset(b.buildUser)], ['Go', unset(b.goVersion)],
         rt.startTime && ['Started', `${stamp(rt.startTime)} (${ago(rt.startTime)})`],
         rt.hostname && ['Host', rt.hostname],
         rt.goroutineCount !== undefined && ['Goroutines', String(rt.goroutineCount)],

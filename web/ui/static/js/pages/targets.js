@@ -42,7 +42,7 @@ export default function targetsPage(ctx) {
       const nUp = ts.filter((t) => t.health === 'up').length;
       frag.append(h('section', { class: 'panel' },
         h('h2', null, pool, ' ', h('span', { class: nUp === ts.length ? 'count ok' : 'count err' }, `${nUp}/${ts.length} up`)),
-        h('table', { class: 'tbl' },
+        h('table', { class: 'tbl targets' },
           h('thead', null, h('tr', null, ['Endpoint', 'State', 'Labels', 'Last scrape', 'Duration', 'Error'].map((x) => h('th', null, x)))),
           h('tbody', null, ts.sort((a, b) => a.scrapeUrl.localeCompare(b.scrapeUrl)).map((t) => h('tr', { class: 'health-' + t.health },
             h('td', { class: 'mono small' }, t.scrapeUrl),

@@ -1,0 +1,286 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+	"go.yaml.in/yaml/v2"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/time/rate"
+)
+
+// Event is a security-relevant outcome for the audit log.
+type Event struct {
+	Kind   string // "login_failed", "denied", "write"
+	User   string
+	Role   Role
+	Remote string
+	Method string
+	Path   string
+	Status int
+}
+
+// Options configure the middleware.
+type Options struct {
+	// WebConfigFile is the exporter-toolkit file with basic_auth_users; it
+	// is re-read when it changes, so password changes need no restart.
+	WebConfigFile string
+	// WriteRate and WriteBurst limit write requests per client address.
+	WriteRate  rate.Limit
+	WriteBurst int
+	Audit      func(Event)
+	Logger     *slog.Logger
+}
+
+// Authorizer is the middleware.
+type Authorizer struct {
+	opts   Options
+	config atomic.Pointer[Config]
+
+	mtx      sync.Mutex
+	fileMod  time.Time
+	fileSize int64
+	users    map[string]string // user -> bcrypt hash
+	cache    map[string]bool   // sha256(user, hash, password) -> ok
+	limiters map[string]*rate.Limiter
+}
+
+// New builds the middleware. With no web config file, or one without users,
+// authentication is off and every request has the admin role — the
+// appliance's behaviour before users are configured, and the demo's.
+func New(o Options) *Authorizer {
+	if o.WriteRate == 0 {
+		o.WriteRate, o.WriteBurst = 20, 40
+	}
+	a := &Authorizer{opts: o, cache: map[string]bool{}, limiters: map[string]*rate.Limiter{}}
+	a.config.Store(&Config{})
+	return a
+}
+
+// ApplyConfig takes the auth section of appliance.yml.
+func (a *Authorizer) ApplyConfig(c Config) { a.config.Store(&c) }
+
+// LoadUsers reads the web config file's users; it is also the validation
+// used at start and reload.
+func LoadUsers(path string) (map[string]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read web config %s: %w", path, err)
+	}
+	var c web.Config
+	if err := yaml.UnmarshalStrict(b, &c); err != nil {
+		return nil, fmt.Errorf("parse web config %s: %w", path, err)
+	}
+	users := make(map[string]string, len(c.Users))
+	for u, h := range c.Users {
+		if _, err := bcrypt.Cost([]byte(h)); err != nil {
+			return nil, fmt.Errorf("web config %s: user %q: password must be a bcrypt hash: %w", path, u, err)
+		}
+		users[u] = string(h)
+	}
+	return users, nil
+}
+
+// usersNow returns the current users, re-reading the file when it changed.
+// A file that became invalid keeps the last good users (and is logged).
+func (a *Authorizer) usersNow() map[string]string {
+	if a.opts.WebConfigFile == "" {
+		return nil
+	}
+	a.mtx.Lock()
+	defer a.mtx.Unlock()
+	fi, err := os.Stat(a.opts.WebConfigFile)
+	if err == nil && (fi.ModTime() != a.fileMod || fi.Size() != a.fileSize || a.users == nil) {
+		users, err := LoadUsers(a.opts.WebConfigFile)
+		if err != nil {
+			a.opts.Logger.Error("web config not reloaded; previous users stay in force", "component", "auth", "err", err)
+		} else {
+			a.users, a.cache = users, map[string]bool{}
+		}
+		a.fileMod, a.fileSize = fi.ModTime(), fi.Size()
+	}
+	return a.users
+}
+
+// fakeHash is compared for unknown users so their timing matches known ones.
+var fakeHash = func() string {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not-a-user"), bcrypt.DefaultCost)
+	return string(h)
+}()
+
+func (a *Authorizer) check(user, pass string, users map[string]string) bool {
+	hash, known := users[user]
+	if !known {
+		hash = fakeHash
+	}
+	sum := sha256.Sum256([]byte(user + "\x00" + hash + "\x00" + pass))
+	key := hex.EncodeToString(sum[:])
+	a.mtx.Lock()
+	ok, cached := a.cache[key]
+	a.mtx.Unlock()
+	if !cached {
+		ok = bcrypt.CompareHashAndPassword([]byte(hash), []byte(pass)) == nil && known
+		a.mtx.Lock()
+		if len(a.cache) > 10000 {
+			a.cache = map[string]bool{}
+		}
+		a.cache[key] = ok
+		a.mtx.Unlock()
+	}
+	return ok
+}
+
+type ctxKey struct{}
+
+// Identity is the authenticated caller.
+type Identity struct {
+	User string `json:"user"`
+	Role Role   `json:"role"`
+	// Enabled is false when no users are configured (everyone is admin).
+	Enabled bool `json:"authEnabled"`
+}
+
+// FromContext returns the caller of a request that passed the middleware.
+func FromContext(ctx context.Context) Identity {
+	id, _ := ctx.Value(ctxKey{}).(Identity)
+	return id
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Wrap authenticates, applies CSRF and rate-limit checks to writes, and
+// authorises by role.
+func (a *Authorizer) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg := a.config.Load()
+		users := a.usersNow()
+		need := Required(r)
+		id := Identity{Role: RoleAdmin}
+		if len(users) > 0 {
+			id = Identity{Role: cfg.AnonymousRole, Enabled: true}
+			if user, pass, ok := r.BasicAuth(); ok {
+				if !a.check(user, pass, users) {
+					a.audit(Event{Kind: "login_failed", User: user, Remote: clientAddr(r), Method: r.Method, Path: r.URL.Path, Status: http.StatusUnauthorized})
+					unauthorized(w)
+					return
+				}
+				id = Identity{User: user, Role: cfg.RoleOf(user), Enabled: true}
+			}
+		}
+		if id.Role < need {
+			if id.User == "" {
+				unauthorized(w)
+				return
+			}
+			a.audit(Event{Kind: "denied", User: id.User, Role: id.Role, Remote: clientAddr(r), Method: r.Method, Path: r.URL.Path, Status: http.StatusForbidden})
+			http.Error(w, fmt.Sprintf("forbidden: %s needs the %s role, %s has %s", r.URL.Path, need, id.User, id.Role), http.StatusForbidden)
+			return
+		}
+		write := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
+		if write && need > RoleViewer {
+			if err := sameOrigin(r); err != nil {
+				http.Error(w, err.Error(), http.StatusForbidden)
+				return
+			}
+			if !a.allow(clientAddr(r)) {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "too many write requests from this client", http.StatusTooManyRequests)
+				return
+			}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+		// Writes and admin reads (configuration dumps, internals) are
+		// audited; plain reads are not.
+		if need == RoleViewer {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		kind := "write"
+		if !write {
+			kind = "admin_read"
+		}
+		a.audit(Event{Kind: kind, User: id.User, Role: id.Role, Remote: clientAddr(r), Method: r.Method, Path: r.URL.Path, Status: rec.status})
+	})
+}
+
+func (a *Authorizer) audit(e Event) {
+	if a.opts.Audit != nil {
+		a.opts.Audit(e)
+	}
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Basic realm="smm-appliance"`)
+	http.Error(w, "unauthorized", http.StatusUnauthorized)
+}
+
+// sameOrigin refuses cross-site writes: a page on another site cannot make a
+// browser that holds this appliance's credentials change silences or acks.
+// API clients (amtool, curl) send no Origin and pass.
+func sameOrigin(r *http.Request) error {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return errors.New("cross-site write refused")
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == "null" && r.Header.Get("Sec-Fetch-Site") == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host != r.Host {
+		return fmt.Errorf("cross-origin write from %q refused", origin)
+	}
+	return nil
+}
+
+func (a *Authorizer) allow(client string) bool {
+	a.mtx.Lock()
+	defer a.mtx.Unlock()
+	l, ok := a.limiters[client]
+	if !ok {
+		if len(a.limiters) > 10000 {
+			a.limiters = map[string]*rate.Limiter{}
+		}
+		l = rate.NewLimiter(a.opts.WriteRate, a.opts.WriteBurst)
+		a.limiters[client] = l
+	}
+	return l.Allow()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
