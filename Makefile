@@ -18,14 +18,16 @@ LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION)
 PROM_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/prometheus/prometheus)
 AM_VERSION   := $(shell $(GO) list -m -f '{{.Version}}' github.com/prometheus/alertmanager)
 
-.PHONY: all build run test test-unit test-e2e tools vet fmt clean help
+.PHONY: all build run test test-go fuzz-quick browser tools vet fmt clean help
 
 all: build
 
 help:
 	@echo "make build   - bin/smm-appliance and bin/smm-simulator (static, version-stamped)"
 	@echo "make run     - the demo: appliance on embedded defaults + simulated SMM workload"
-	@echo "make test    - every test (installs promtool/amtool it needs)"
+	@echo "make test    - every test: unit, rule tests, end-to-end, browser, packages, reliability, fuzz"
+	@echo "make test-go - the go test suites only (no packages, reliability or fuzzing)"
+	@echo "make packages - dist/: .deb, .rpm, OCI image, offline bundle, SHA256SUMS"
 	@echo "make tools   - promtool and amtool at the versions the appliance embeds"
 
 build:
@@ -51,13 +53,31 @@ vet:
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# One build of the binary is shared by every end-to-end test.
-test: build tools fmt vet
+# make test is the one command for everything; CI runs it.
+test: test-go test-packages test-reliability fuzz-quick
+
+# One build of the binary is shared by every end-to-end test. The long
+# reliability tests run in test-reliability.
+test-go: build tools browser fmt vet
 	SMM_APPLIANCE_BIN=$(abspath $(BIN)/smm-appliance) SMM_SIMULATOR_BIN=$(abspath $(BIN)/smm-simulator) \
 	PROMTOOL=$(abspath $(TOOLS)/promtool) AMTOOL=$(abspath $(TOOLS)/amtool) \
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 30m -skip 'Reliability' ./...
+
+# Headless Chromium for the console's browser tests (Debian's package).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+# A short run of every fuzz target; longer runs: FUZZTIME=5m make fuzz-quick.
+FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzExpand:./appliance/envsubst FuzzExpandYAML:./appliance/envsubst \
+	FuzzLoadAlertmanager:./appliance/configfiles FuzzAlertPostBody:./web FuzzAckRequest:./web
+fuzz-quick:
+	@for t in $(FUZZ_TARGETS); do name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "fuzz $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
 
 clean:
 	rm -rf $(BIN) dist
 
 include packaging/packaging.mk
+include e2e/reliability.mk

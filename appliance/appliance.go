@@ -131,6 +131,9 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.cleanups = append(a.cleanups, a.remote.Close)
 	db.SetWriteNotified(a.remote)
 	fanout := promstorage.NewFanout(logger, db, a.remote)
+	// Every sample goes through the free-space guard, so a full disk
+	// refuses batches instead of tearing a WAL record.
+	appendable := storage.NewFreeSpaceGuard(o.StoragePath, uint64(o.MinFreeSpace), reg).Wrap(fanout)
 
 	tracker, err := promql.NewActiveQueryTracker(o.StoragePath, o.QueryMaxConcurrency, logger.With("component", "query tracker"))
 	if err != nil {
@@ -227,12 +230,12 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.ruler = ruler.New(ruler.Options{
 		Engine:      engine,
 		Queryable:   db,
-		Appendable:  fanout,
+		Appendable:  appendable,
 		Forwarder:   a.forwarder,
 		ExternalURL: extURL,
 		ResendDelay: time.Duration(o.ResendDelay),
 	}, logger, reg)
-	a.scraper, err = scrape.New(fanout, sdMetrics, logger, reg)
+	a.scraper, err = scrape.New(appendable, sdMetrics, logger, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +294,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Flags:               o.Flags,
 		Engine:              engine,
 		Storage:             db,
-		Appendable:          fanout,
+		Appendable:          appendable,
 		RemoteWriteReceiver: o.RemoteWriteReceiver,
 		OTLPReceiver:        o.OTLPReceiver,
 		Scrape:              a.scraper.Manager(),

@@ -18,6 +18,7 @@ type Options struct {
 
 	RetentionTime model.Duration
 	RetentionSize units.Base2Bytes
+	MinFreeSpace  units.Base2Bytes
 
 	WebListenAddress          string
 	AlertmanagerListenAddress string
@@ -63,6 +64,8 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		Default("15d").SetValue(&o.RetentionTime)
 	cmd.Flag("storage.tsdb.retention.size", "Maximum bytes of TSDB blocks to keep (0: no limit). Units: B, KB, MB, GB, TB, PB.").
 		Default("0").BytesVar(&o.RetentionSize)
+	cmd.Flag("storage.tsdb.min-free-space", "Refuse new samples while the data directory's filesystem has less free space than this, so a full disk cannot tear the WAL (0 disables).").
+		Default("2MB").BytesVar(&o.MinFreeSpace)
 	cmd.Flag("web.listen-address", "Address for the Prometheus HTTP API, lifecycle endpoints and /metrics.").
 		Default(":9090").StringVar(&o.WebListenAddress)
 	cmd.Flag("alertmanager.listen-address", "Address for the Alertmanager API (v2, and v1 reads).").

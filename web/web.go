@@ -304,13 +304,28 @@ func WriteJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// maxPushBody bounds one remote write or OTLP request (compressed).
-const maxPushBody = 32 << 20
+// maxPushBody bounds one remote write or OTLP request (compressed). It is
+// below the OTLP handler's own 32 MiB read limit, so an oversized request is
+// refused here, with 413, before anything decodes a truncated body.
+const maxPushBody = 16 << 20
 
 func limitPushBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && (r.URL.Path == "/api/v1/write" || strings.HasPrefix(r.URL.Path, "/api/v1/otlp/")) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxPushBody)
+			if r.ContentLength > maxPushBody {
+				http.Error(w, fmt.Sprintf("request body over %d bytes", maxPushBody), http.StatusRequestEntityTooLarge)
+				return
+			}
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxPushBody+1))
+			if err != nil {
+				http.Error(w, fmt.Sprintf("read request body: %s", err), http.StatusBadRequest)
+				return
+			}
+			if len(body) > maxPushBody {
+				http.Error(w, fmt.Sprintf("request body over %d bytes", maxPushBody), http.StatusRequestEntityTooLarge)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -114,9 +114,9 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 			MaxSilences:         func() int { return 10000 },
 			MaxSilenceSizeBytes: func() int { return 8 << 10 },
 		},
-		Logger:       logger.With("component", "silences"),
-		Metrics:      reg,
-		Logging:      true,
+		Logger:  logger.With("component", "silences"),
+		Metrics: reg,
+		Logging: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("restore silences %s: %w", silPath, err)
@@ -264,7 +264,11 @@ func (f *flushingWriter) WriteHeader(code int) {
 		f.flushed = true
 		if code < 300 {
 			if err := f.flush(); err != nil {
-				code = http.StatusInternalServerError
+				// The change is in force (in memory, and gossiped); only its
+				// snapshot is late, and the persister retries until it lands.
+				// Failing the request would make clients retry and create
+				// duplicates, so it succeeds with a warning instead.
+				f.Header().Set("Warning", `199 smm-appliance "change not yet persisted to disk; retrying"`)
 			}
 		}
 	}

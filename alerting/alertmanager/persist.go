@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // snapshotter is what silences and the notification log have in common.
@@ -56,10 +57,24 @@ func (p *persister) mark() {
 	}
 }
 
-// run writes snapshots until close.
+// run writes snapshots until close. A failed write (disk full) is retried
+// every retryInterval until it succeeds: a change must not wait for the next
+// change to reach the disk.
 func (p *persister) run() {
 	defer close(p.done)
-	for range p.wake {
+	retry := time.NewTicker(retryInterval)
+	defer retry.Stop()
+	for {
+		select {
+		case <-p.wake:
+		case <-retry.C:
+			p.mtx.Lock()
+			failed := p.lastErr != nil && !p.closed
+			p.mtx.Unlock()
+			if !failed {
+				continue
+			}
+		}
 		p.mtx.Lock()
 		v, closed := p.version, p.closed
 		p.mtx.Unlock()
@@ -81,6 +96,8 @@ func (p *persister) run() {
 		}
 	}
 }
+
+const retryInterval = time.Second
 
 func (p *persister) writtenVersion() uint64 {
 	p.mtx.Lock()

@@ -178,3 +178,31 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	require.NotContains(t, err.Error(), secret)
 	require.Contains(t, err.Error(), `not a valid duration string: "<secret>"`)
 }
+
+// FuzzLoadAlertmanager: no alertmanager.yml makes the loader panic; a file
+// it accepts has a route (Alertmanager's own invariant).
+func FuzzLoadAlertmanager(f *testing.F) {
+	seeds := []string{
+		"route:\n  receiver: r\nreceivers:\n  - name: r\n",
+		"global:\n  slack_api_url: ${S}\nroute:\n  receiver: r\nreceivers:\n  - name: r\n    slack_configs:\n      - channel: x\n",
+		"route: {receiver: r, routes: [{matchers: ['a=~\"(\"']}]}\nreceivers: [{name: r}]\n",
+		"templates: ['*.tmpl']\nroute:\n  receiver: r\n",
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	emb := f.TempDir()
+	f.Fuzz(func(t *testing.T, am string) {
+		if err := os.WriteFile(filepath.Join(dir, PrometheusFile), []byte(minimalProm), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, AlertmanagerFile), []byte(am), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		set, err := Loader{Sources: Sources{Dir: dir, EmbeddedDir: emb}, Lookup: env(nil)}.Load()
+		if err == nil && set.Alertmanager.Route == nil {
+			t.Fatal("accepted a config without a route")
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package envsubst
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -91,4 +92,27 @@ func TestExpandYAMLDrop(t *testing.T) {
 	require.Len(t, dropped, 1)
 	require.Equal(t, []string{"list", "0"}, dropped[0].Path)
 	require.Equal(t, "keep: 1\nlist:\n\n\n  - name: b\n    url: \"http://x\"\nafter: 2\n", out)
+}
+
+// FuzzExpandYAML: no input makes expansion panic, and a successful
+// expansion keeps the line count (errors must keep pointing at lines).
+func FuzzExpandYAML(f *testing.F) {
+	for _, s := range []string{"a: ${A}\n", "- x: '${B:-y}'\n  z: \"${A}\"\n", "k: |\n  ${A}\n", "a: [${A}, b]\n", "a: ${A"} {
+		f.Add(s)
+	}
+	lookup := func(n string) (string, bool) {
+		if n == "A" {
+			return "va: l #ue\nx", true
+		}
+		return "", false
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out, _, err := ExpandYAML(s, lookup, nil)
+		if err != nil {
+			return
+		}
+		if strings.Count(out, "\n") != strings.Count(s, "\n") {
+			t.Fatalf("line count changed: %q -> %q", s, out)
+		}
+	})
 }
