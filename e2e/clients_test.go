@@ -95,8 +95,10 @@ func TestUpstreamClients(t *testing.T) {
 			out = runTool(t, promtool, "query", "instant", a.web, `e2e_value{job="exporter"}`)
 			return strings.Contains(out, "=> 7 @")
 		})
-		out = runTool(t, promtool, "query", "instant", a.web, `up{job="smm-appliance"}`)
-		require.Contains(t, out, "=> 1 @", "the appliance scrapes itself")
+		waitFor(t, 15*time.Second, "the appliance scrapes itself", func() bool {
+			out = runTool(t, promtool, "query", "instant", a.web, `up{job="smm-appliance"}`)
+			return strings.Contains(out, "=> 1 @")
+		})
 	})
 
 	t.Run("promtool check config", func(t *testing.T) {
