@@ -184,3 +184,14 @@ toggle.addEventListener('click', () => {
 document.getElementById('refresh-now').addEventListener('click', () => refresh(true));
 window.addEventListener('hashchange', route);
 route();
+
+// The caller's role decides which actions are shown: a viewer sees no Ack,
+// Silence or Expire buttons (the server refuses them anyway). Without
+// authentication everyone is an admin.
+fetch('api/v1/appliance/whoami', { credentials: 'same-origin' })
+  .then((r) => (r.ok ? r.json() : null))
+  .then((j) => {
+    const role = (j && j.data && j.data.role) || 'admin';
+    document.documentElement.dataset.role = role;
+  })
+  .catch(() => {});

@@ -198,8 +198,8 @@ export default function alertsPage(ctx) {
       g.silenced ? badge(`${g.silenced} silenced`, 'silenced') : null,
       g.escalated ? badge(`${g.escalated} escalated`, 'escalated') : null,
       h('span', { class: 'spacer', dataset: { action: 'toggle' } }),
-      data.acks && unacked ? h('button', { type: 'button', class: 'btn small', dataset: { action: 'ack-group' }, title: `Acknowledge the ${unacked} unacked alerts of this group` }, `Ack ${unacked}`) : null,
-      h('a', { class: 'btn small', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(groupMatchers(g, ms)) }), title: 'Silence this group' }, 'Silence'));
+      data.acks && unacked ? h('button', { type: 'button', class: 'btn small needs-operator', dataset: { action: 'ack-group' }, title: `Acknowledge the ${unacked} unacked alerts of this group` }, `Ack ${unacked}`) : null,
+      h('a', { class: 'btn small needs-operator', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(groupMatchers(g, ms)) }), title: 'Silence this group' }, 'Silence'));
     const el = h('div', { class: 'group' + (open ? ' open' : ''), dataset: { key: g.key } }, head);
     if (open) {
       const body = h('div', { class: 'group-body' });
@@ -248,9 +248,9 @@ export default function alertsPage(ctx) {
         markers),
       h('div', { class: 'a-actions' },
         data.acks ? (a.ack
-          ? h('button', { type: 'button', class: 'btn small', dataset: { action: 'unack' } }, 'Un-ack')
-          : h('button', { type: 'button', class: 'btn small primary', dataset: { action: 'ack' } }, 'Ack')) : null,
-        h('a', { class: 'btn small', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(fromLabels(L)) }) }, 'Silence'),
+          ? h('button', { type: 'button', class: 'btn small needs-operator', dataset: { action: 'unack' } }, 'Un-ack')
+          : h('button', { type: 'button', class: 'btn small primary needs-operator', dataset: { action: 'ack' } }, 'Ack')) : null,
+        h('a', { class: 'btn small needs-operator', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(fromLabels(L)) }) }, 'Silence'),
         runbook ? h('a', { class: 'btn small ghost', href: runbook, target: '_blank', rel: 'noopener noreferrer' }, 'Runbook') : null,
         graph ? h('a', { class: 'btn small ghost', href: graph, title: 'The rule expression on the query page' }, 'Graph') : null));
   }

@@ -30,7 +30,7 @@ function listPage(ctx) {
   const search = h('input', { type: 'search', class: 'grow', placeholder: 'Search matchers, author, comment', id: 'silence-search' });
   const list = h('div', { class: 'silence-list', id: 'silence-list' });
   ctx.root.append(
-    h('div', { class: 'page-head' }, h('h1', null, 'Silences'), h('a', { class: 'btn primary', href: '#/silences/new', id: 'new-silence' }, 'New silence')),
+    h('div', { class: 'page-head' }, h('h1', null, 'Silences'), h('a', { class: 'btn primary needs-operator', href: '#/silences/new', id: 'new-silence' }, 'New silence')),
     h('div', { class: 'toolbar' }, tabs, search),
     list);
   search.addEventListener('input', debounce(render, 150));
@@ -69,7 +69,7 @@ function listPage(ctx) {
           h('div', null, h('b', null, s.createdBy || 'unknown'), ': ', s.comment || h('i', null, 'no comment')),
           h('div', { class: 'muted small mono' }, s.id)),
         h('div', { class: 'a-actions' },
-          st !== 'expired' ? h('button', { type: 'button', class: 'btn small danger', dataset: { action: 'expire' }, onclick: () => expire(s) }, 'Expire') : null,
+          st !== 'expired' ? h('button', { type: 'button', class: 'btn small danger needs-operator', dataset: { action: 'expire' }, onclick: () => expire(s) }, 'Expire') : null,
           h('a', { class: 'btn small', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(s.matchers), comment: s.comment }) }, st === 'expired' ? 'Recreate' : 'Duplicate'),
           h('a', { class: 'btn small ghost', href: '#/alerts?' + new URLSearchParams({ filter: formatAll(s.matchers) }) }, 'Alerts'))));
     }
