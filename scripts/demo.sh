@@ -22,6 +22,7 @@ cat <<BANNER
 
   SMM Monitoring Appliance — demo
   -------------------------------
+  Console          http://$WEB/   (alerts, ack, silences, rules, targets, query, notifications)
   Prometheus API   http://$WEB/api/v1/alerts   (rules, targets, query: /api/v1/...)
   Alertmanager API http://$AM/api/v2/alerts    (silences: /api/v2/silences; v1 reads too)
   Status           http://$WEB/api/v1/appliance/status   (disabled channels, reload)
@@ -31,7 +32,7 @@ cat <<BANNER
                    curl -X DELETE http://$CONTROL/scenario/database-down
   No Slack/PagerDuty/SMTP secrets are set, so every notification is logged
   below as: msg=notification receiver=... alert=... severity=... team=...
-  Data in ./$DATA. Stop with Ctrl-C.
+  Data in $DATA. Stop with Ctrl-C.
 
 BANNER
 
