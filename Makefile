@@ -81,3 +81,4 @@ clean:
 
 include packaging/packaging.mk
 include e2e/reliability.mk
+include bench/bench.mk

@@ -1,0 +1,189 @@
+// Command smm-bench runs the side-by-side benchmark of issue 9: the smm-appliance against
+// Prometheus + Alertmanager on the same machine, in one invocation, driven by the
+// smm-simulator in scale mode. See docs/benchmarks.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/smm-architect/smm-appliance/bench"
+)
+
+func main() {
+	app := kingpin.New("smm-bench", "Benchmarks the smm-appliance against Prometheus + Alertmanager (docs/benchmarks.md).")
+	app.HelpFlag.Short('h')
+
+	run := app.Command("run", "Run a benchmark profile and print the table.").Default()
+	var profiles []string
+	for name := range bench.Profiles {
+		profiles = append(profiles, name)
+	}
+	sort.Strings(profiles)
+	profile := run.Flag("profile", "Sizes: "+strings.Join(profiles, ", ")+".").Default("default").Enum(profiles...)
+	appliance := run.Flag("appliance", "smm-appliance binary.").Default("bin/smm-appliance").String()
+	simulator := run.Flag("simulator", "smm-simulator binary.").Default("bin/smm-simulator").String()
+	configs := run.Flag("configs", "Shipped configuration directory the benchmark configurations are made from.").Default("configs").String()
+	peers := run.Flag("peer", "A peer as NAME=PROMETHEUS_BINARY,ALERTMANAGER_BINARY; repeatable. Without it: "+
+		"same-lib (bin/peer/prometheus, bin/peer/alertmanager or Debian's) and debian (/usr/bin/prometheus, /usr/bin/prometheus-alertmanager), those present.").
+		Strings()
+	resultsDir := run.Flag("results-dir", "Where <date>.json goes.").Default("bench/results").String()
+	docs := run.Flag("docs", "Markdown file whose generated section to rewrite (e.g. docs/benchmarks.md); empty: none.").String()
+	workDir := run.Flag("work-dir", "Configurations, data and logs of the systems; default: a temp dir.").String()
+	keep := run.Flag("keep", "Keep the work dir (logs, data) after the run.").Bool()
+	stormRule := run.Flag("storm.rule", "Override the profile: alerts in the rule storm.").Int()
+	stormAPI := run.Flag("storm.api", "Override the profile: alerts in the API storm, one notification each.").Int()
+	stormGrouped := run.Flag("storm.api-grouped", "Override the profile: alerts in the grouped API storm.").Int()
+	latencyAlerts := run.Flag("latency.alerts", "Override the profile: threshold crossings timed.").Int()
+	only := run.Flag("only", "Run only scenarios whose name contains this (\"ingest 100k\", \"alerts\"); repeatable.").Strings()
+
+	report := app.Command("report", "Print the table of a results file and optionally rewrite the docs from it.")
+	reportFile := report.Arg("results", "A bench/results/*.json file.").Required().ExistingFile()
+	reportDocs := report.Flag("docs", "Markdown file whose generated section to rewrite.").String()
+
+	cmd, err := app.Parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "smm-bench: %v\n", err)
+		os.Exit(2)
+	}
+	switch cmd {
+	case report.FullCommand():
+		r, err := bench.ReadResults(*reportFile)
+		if err == nil {
+			r.PrintTable(os.Stdout)
+			if *reportDocs != "" {
+				err = r.UpdateDocs(*reportDocs, *reportFile)
+			}
+		}
+		exit(err)
+	case run.FullCommand():
+		systems := []*bench.System{{Name: "appliance", Appliance: *appliance}}
+		ps, err := peerSystems(*peers)
+		exit(err)
+		systems = append(systems, ps...)
+		if len(ps) == 0 {
+			fmt.Fprintln(os.Stderr, "smm-bench: no peer found (install Debian's prometheus and prometheus-alertmanager, or make bench-peer); measuring the appliance alone")
+		}
+		for _, s := range systems {
+			for _, b := range []string{s.Appliance, s.Prometheus, s.Alertmanager} {
+				if _, err := os.Stat(b); b != "" && err != nil {
+					exit(fmt.Errorf("%s: %w", s.Name, err))
+				}
+			}
+		}
+		dir := *workDir
+		if dir == "" {
+			dir, err = os.MkdirTemp("", "smm-bench-")
+			exit(err)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		prof := bench.Profiles[*profile]
+		for _, o := range []struct {
+			flag int
+			into *int
+		}{{*stormRule, &prof.StormRule}, {*stormAPI, &prof.StormAPI}, {*stormGrouped, &prof.StormAPIGrouped}, {*latencyAlerts, &prof.LatencyAlerts}} {
+			if o.flag > 0 {
+				*o.into = o.flag
+			}
+		}
+		res, err := bench.Run(ctx, bench.Options{
+			Profile:   prof,
+			Systems:   systems,
+			Simulator: *simulator,
+			Configs:   *configs,
+			WorkDir:   dir,
+			Keep:      *keep,
+			Command:   commandLine(),
+			Only:      *only,
+			Progress:  os.Stderr,
+		})
+		if res == nil {
+			exit(err)
+		}
+		fmt.Println()
+		res.PrintTable(os.Stdout)
+		name := time.Now().UTC().Format("2006-01-02") + ".json"
+		if *profile != "default" {
+			name = time.Now().UTC().Format("2006-01-02") + "-" + *profile + ".json"
+		}
+		out := filepath.Join(*resultsDir, name)
+		if werr := os.MkdirAll(*resultsDir, 0o755); werr == nil {
+			werr = res.WriteJSON(out)
+			if werr != nil {
+				exit(werr)
+			}
+			fmt.Printf("\nresults: %s\n", out)
+		}
+		if *docs != "" {
+			exit(res.UpdateDocs(*docs, out))
+			fmt.Printf("docs: %s\n", *docs)
+		}
+		if *keep {
+			fmt.Printf("work dir: %s\n", dir)
+		}
+		exit(err)
+	}
+}
+
+// peerSystems parses --peer flags, or finds the peers installed here.
+func peerSystems(flags []string) ([]*bench.System, error) {
+	var out []*bench.System
+	for _, f := range flags {
+		name, bins, ok := strings.Cut(f, "=")
+		prom, am, ok2 := strings.Cut(bins, ",")
+		if !ok || !ok2 || name == "" || prom == "" || am == "" {
+			return nil, fmt.Errorf("--peer %q: want NAME=PROMETHEUS,ALERTMANAGER", f)
+		}
+		out = append(out, &bench.System{Name: name, Prometheus: prom, Alertmanager: am})
+	}
+	if len(flags) > 0 {
+		return out, nil
+	}
+	const debProm, debAM = "/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"
+	if exists("bin/peer/prometheus") {
+		s := &bench.System{Name: "same-lib", Prometheus: "bin/peer/prometheus", Alertmanager: "bin/peer/alertmanager",
+			Note: "Prometheus by go install; Alertmanager built from the module source with a placeholder UI, as go install of cmd/alertmanager fails on its missing UI assets"}
+		if !exists(s.Alertmanager) {
+			s.Alertmanager = debAM
+			s.Note = "Alertmanager from Debian: bin/peer/alertmanager not built (make bench-peer)"
+		}
+		if exists(s.Alertmanager) {
+			out = append(out, s)
+		}
+	}
+	if exists(debProm) && exists(debAM) {
+		out = append(out, &bench.System{Name: "debian", Prometheus: debProm, Alertmanager: debAM})
+	}
+	return out, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// commandLine is how this run was started, for the results and the docs.
+func commandLine() string {
+	if m := os.Getenv("SMM_BENCH_COMMAND"); m != "" {
+		return m
+	}
+	args := append([]string{"smm-bench"}, os.Args[1:]...)
+	return strings.Join(args, " ")
+}
+
+func exit(err error) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "smm-bench: %v\n", err)
+		os.Exit(1)
+	}
+}
