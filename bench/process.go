@@ -20,7 +20,8 @@ type process struct {
 	name   string
 	path   string
 	args   []string
-	log    string // file receiving stdout and stderr
+	log    string   // file receiving stdout and stderr
+	env    []string // added to the harness's environment
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error
@@ -38,6 +39,9 @@ func (p *process) start() error {
 	}
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Stdout, cmd.Stderr = f, f
+	if len(p.env) > 0 {
+		cmd.Env = append(os.Environ(), p.env...)
+	}
 	// Own process group: a Ctrl-C to the harness reaches the harness only, which then
 	// stops its children in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -95,6 +95,9 @@ func (r *Results) versions() []string {
 			parts = append(parts, k+" "+s.Versions[k])
 		}
 		line := fmt.Sprintf("%s: %s", s.Name, strings.Join(parts, ", "))
+		if len(s.Env) > 0 {
+			line += " with " + strings.Join(s.Env, " ")
+		}
 		if s.Note != "" {
 			line += " (" + s.Note + ")"
 		}

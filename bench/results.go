@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -53,15 +54,26 @@ type Detail struct {
 	Data     map[string]any `json:"data"`
 }
 
-// set records value for system under scenario/name, creating the figure on first use.
+// set records value for system under scenario/name, creating the figure on first use. A
+// value that is not finite (a quantile of nothing, a rate over no samples) is not recorded:
+// the table shows "–", and JSON has no NaN.
 func (r *Results) set(scenario, name, unit string, lower bool, system string, value float64) {
+	if math.IsNaN(value) || math.IsInf(value, 0) {
+		value = math.NaN()
+	}
 	for _, f := range r.Figures {
 		if f.Scenario == scenario && f.Name == name {
-			f.Values[system] = value
+			if !math.IsNaN(value) {
+				f.Values[system] = value
+			}
 			return
 		}
 	}
-	r.Figures = append(r.Figures, &Figure{Scenario: scenario, Name: name, Unit: unit, Lower: lower, Values: map[string]float64{system: value}})
+	f := &Figure{Scenario: scenario, Name: name, Unit: unit, Lower: lower, Values: map[string]float64{}}
+	if !math.IsNaN(value) {
+		f.Values[system] = value
+	}
+	r.Figures = append(r.Figures, f)
 }
 
 func (r *Results) figure(scenario, name string) *Figure {
@@ -75,6 +87,14 @@ func (r *Results) figure(scenario, name string) *Figure {
 
 func (r *Results) detail(scenario, system string, data map[string]any) {
 	r.Details = append(r.Details, Detail{Scenario: scenario, System: system, Data: data})
+}
+
+// finite returns v, or nil when JSON cannot hold it (NaN, ±Inf).
+func finite(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
 }
 
 // WriteJSON writes the results, indented.

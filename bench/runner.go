@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -70,7 +71,13 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	}
 	if r.selected("alerts") {
 		r.withSimulator(ctx, "alerts", opts.Profile.StormRule, func(sim *simulator, sys *System) error {
-			return r.alerts(ctx, sim, sys)
+			if err := r.alerts(ctx, sim, sys); err != nil {
+				return err
+			}
+			if opts.Profile.StormAPIGrouped == 0 {
+				return nil
+			}
+			return r.groupedStorm(ctx, sim, sys)
 		})
 	}
 	r.derive()
@@ -267,9 +274,9 @@ func (r *runner) ingest(ctx context.Context, sim *simulator, sys *System, run In
 // shipped SMM groups (not the benchmark's own).
 func (r *runner) ruleFigures(evals map[string][]float64, data map[string]any) []float64 {
 	var smm []float64
-	perGroup := map[string]map[string]float64{}
+	perGroup := map[string]map[string]any{}
 	for g, xs := range evals {
-		perGroup[g] = map[string]float64{"n": float64(len(xs)), "p50_ms": quantile(xs, 0.5) * 1000, "p99_ms": quantile(xs, 0.99) * 1000}
+		perGroup[g] = map[string]any{"n": len(xs), "p50_ms": finite(quantile(xs, 0.5) * 1000), "p99_ms": finite(quantile(xs, 0.99) * 1000)}
 		if !strings.HasPrefix(g, "smm_bench") {
 			smm = append(smm, xs...)
 		}
@@ -311,7 +318,7 @@ func (r *runner) queries(ctx context.Context, in *instance, sys *System, run Ing
 	r.res.set(name, "query p99", "ms", true, sys.Name, quantile(all, 0.99))
 	p50 := map[string]float64{}
 	for q, xs := range perQuery {
-		p50[q] = quantile(xs, 0.5)
+		p50[q] = quantile(xs, 0.5) // never empty: every query ran QueryReps times
 	}
 	data["query_p50_ms"] = p50
 	return nil
@@ -384,40 +391,17 @@ func (r *runner) alerts(ctx context.Context, sim *simulator, sys *System) error 
 	if err != nil {
 		return err
 	}
-	r.logf("%s: %s: %s: %.1fs, %d lost", "alerts", sys.Name, storm, d.Seconds(), lost)
+	r.logf("%s: %s: %s: %.1fs, %d not delivered", "alerts", sys.Name, storm, d.Seconds(), lost)
 
-	// Storms POSTed to the Alertmanager v2 API: one notification per alert, then in groups.
-	for _, st := range []struct {
-		receiver string
-		n        int
-		grouped  bool
-		name     string
-	}{
-		{receiverAPI, p.StormAPI, false, fmt.Sprintf("alert storm: %s alerts POSTed to the v2 API", count(p.StormAPI))},
-		{receiverGrouped, p.StormAPIGrouped, true, fmt.Sprintf("alert storm: %s alerts POSTed to the v2 API, %d groups (group_wait 5s)", count(p.StormAPIGrouped), stormGroups)},
-	} {
-		if st.n == 0 {
-			continue
-		}
+	// Storm POSTed to the Alertmanager v2 API, one notification per alert.
+	if p.StormAPI > 0 {
 		if err := sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
-		var postErr error
-		var posted time.Duration
-		d, lost, err := r.storm(ctx, in, st.receiver, st.n, func() time.Time {
-			t0 := time.Now()
-			postErr = postAlerts(ctx, in.am, st.n, st.grouped)
-			posted = time.Since(t0)
-			return t0
-		}, st.name, sys, data)
-		if err != nil {
+		name := fmt.Sprintf("alert storm: %s alerts POSTed to the v2 API", count(p.StormAPI))
+		if err := r.apiStorm(ctx, in, sys, receiverAPI, p.StormAPI, name, data); err != nil {
 			return err
 		}
-		if postErr != nil {
-			return postErr
-		}
-		data[st.receiver+"_post_seconds"] = posted.Seconds()
-		r.logf("%s: %s: %s: %.1fs (POST %.1fs), %d lost", "alerts", sys.Name, st.name, d.Seconds(), posted.Seconds(), lost)
 	}
 	data["webhook_notifications"] = h.notifications.Load()
 	data["webhook_alerts"] = h.alerts.Load()
@@ -429,9 +413,70 @@ func (r *runner) alerts(ctx context.Context, sim *simulator, sys *System) error 
 // (Profile.StormTimeout).
 const lostFigure = "not delivered (lost or late)"
 
+// apiStorm POSTs n alerts for receiver and records the storm's figures under name.
+func (r *runner) apiStorm(ctx context.Context, in *instance, sys *System, receiver string, n int, name string, data map[string]any) error {
+	var postErr error
+	var posted time.Duration
+	pctx, cancel := context.WithTimeout(ctx, r.opts.Profile.StormTimeout)
+	defer cancel()
+	t0 := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		postErr = postAlerts(pctx, in.am, n, receiver == receiverGrouped)
+		posted = time.Since(t0)
+	}()
+	d, lost, err := r.storm(ctx, in, receiver, n, func() time.Time { return t0 }, name, sys, data)
+	cancel()
+	<-done
+	if err != nil {
+		return err
+	}
+	if postErr != nil && !errors.Is(postErr, context.DeadlineExceeded) && !errors.Is(postErr, context.Canceled) {
+		return postErr
+	}
+	data[receiver+"_post_seconds"] = posted.Seconds()
+	data[receiver+"_post_complete"] = postErr == nil
+	r.logf("alerts: %s: %s: %.1fs (POST %.1fs), %d not delivered", sys.Name, name, d.Seconds(), posted.Seconds(), lost)
+	return nil
+}
+
+// groupedStorm measures the grouped API storm on a fresh instance of the system, so that
+// neither the earlier storms' alerts weigh on it nor it on them.
+func (r *runner) groupedStorm(ctx context.Context, sim *simulator, sys *System) error {
+	p := r.opts.Profile
+	h := r.harness
+	h.reset()
+	in, err := startSystem(ctx, sys, filepath.Join(r.opts.WorkDir, "alerts", sys.Name+"-grouped"), ConfigParams{
+		Source:         r.opts.Configs,
+		ScrapeInterval: time.Second,
+		EvalInterval:   time.Second,
+		Targets:        sim.targets,
+		Exporter:       h.addr,
+		Webhook:        h.webhookURL(),
+		BenchRules:     true,
+	})
+	if err != nil {
+		return err
+	}
+	defer in.stop()
+	data := map[string]any{}
+	defer func() { r.res.detail("alerts, grouped storm", sys.Name, data) }()
+	if err := sleep(ctx, 3*time.Second); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("alert storm: %s alerts POSTed to the v2 API, %d groups (group_wait 5s)", count(p.StormAPIGrouped), stormGroups)
+	if err := r.apiStorm(ctx, in, sys, receiverGrouped, p.StormAPIGrouped, name, data); err != nil {
+		return err
+	}
+	data["webhook_notifications"] = h.notifications.Load()
+	data["webhook_alerts"] = h.alerts.Load()
+	return nil
+}
+
 // storm starts a storm with begin and waits until receiver has every one of n alerts or
-// the profile's timeout passes: the time to the last arrival, the alerts never received,
-// the system's peak RSS and the CPU it spent.
+// the profile's timeout passes, counted from the storm's start: the time to the last
+// arrival, the alerts never received, the system's peak RSS and the CPU it spent.
 func (r *runner) storm(ctx context.Context, in *instance, receiver string, n int, begin func() time.Time, scenario string, sys *System, data map[string]any) (time.Duration, int, error) {
 	h := r.harness
 	u0, err := in.usage()
@@ -439,7 +484,7 @@ func (r *runner) storm(ctx context.Context, in *instance, receiver string, n int
 		return 0, 0, err
 	}
 	t0 := begin()
-	waitUntil(ctx, r.opts.Profile.StormTimeout, func() bool { return h.count(receiver) >= n })
+	waitUntil(ctx, time.Until(t0.Add(r.opts.Profile.StormTimeout)), func() bool { return h.count(receiver) >= n })
 	u1, err := in.usage()
 	if err != nil {
 		return 0, 0, err
@@ -465,7 +510,7 @@ func (r *runner) storm(ctx context.Context, in *instance, receiver string, n int
 	set("CPU used", "s", u1.CPU-u0.CPU)
 	data[receiver] = map[string]any{
 		"n": n, "received": got, "seconds": d.Seconds(), "complete": got >= n,
-		"arrival_p50_seconds": quantile(after, 0.5), "arrival_p90_seconds": quantile(after, 0.9),
+		"arrival_p50_seconds": finite(quantile(after, 0.5)), "arrival_p90_seconds": finite(quantile(after, 0.9)),
 		"notifications_so_far": h.notifications.Load(),
 	}
 	return d, lost, nil

@@ -17,6 +17,8 @@ type System struct {
 	// Prometheus and Alertmanager are a peer's binaries.
 	Prometheus   string `json:"prometheus,omitempty"`
 	Alertmanager string `json:"alertmanager,omitempty"`
+	// Env is added to the environment of the system's processes (GOGC=75, GOMEMLIMIT=…).
+	Env []string `json:"env,omitempty"`
 	// Versions maps component to version, filled by Probe.
 	Versions map[string]string `json:"versions"`
 	Note     string            `json:"note,omitempty"`
@@ -110,6 +112,7 @@ func startSystem(ctx context.Context, sys *System, dir string, p ConfigParams) (
 	}
 	in.started = time.Now()
 	for _, pr := range in.procs() {
+		pr.env = sys.Env
 		if err := pr.start(); err != nil {
 			in.stop()
 			return nil, err

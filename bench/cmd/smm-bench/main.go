@@ -31,6 +31,7 @@ func main() {
 	sort.Strings(profiles)
 	profile := run.Flag("profile", "Sizes: "+strings.Join(profiles, ", ")+".").Default("default").Enum(profiles...)
 	appliance := run.Flag("appliance", "smm-appliance binary.").Default("bin/smm-appliance").String()
+	applianceEnv := run.Flag("appliance.env", "KEY=VALUE added to the appliance's environment (e.g. GOGC=75), to try a tuning against the same peers; repeatable.").Strings()
 	simulator := run.Flag("simulator", "smm-simulator binary.").Default("bin/smm-simulator").String()
 	configs := run.Flag("configs", "Shipped configuration directory the benchmark configurations are made from.").Default("configs").String()
 	peers := run.Flag("peer", "A peer as NAME=PROMETHEUS_BINARY,ALERTMANAGER_BINARY; repeatable. Without it: "+
@@ -66,7 +67,7 @@ func main() {
 		}
 		exit(err)
 	case run.FullCommand():
-		systems := []*bench.System{{Name: "appliance", Appliance: *appliance}}
+		systems := []*bench.System{{Name: "appliance", Appliance: *appliance, Env: *applianceEnv}}
 		ps, err := peerSystems(*peers)
 		exit(err)
 		systems = append(systems, ps...)
