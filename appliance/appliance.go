@@ -182,10 +182,13 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, err
 	}
 	a.cleanups = append(a.cleanups, hist.Close)
-	ackStore, err := acks.Open(filepath.Join(o.StoragePath, acksFile))
+	ackStore, err := acks.Open(filepath.Join(o.StoragePath, acksFile), logger)
 	if err != nil {
 		return nil, err
 	}
+	// Cleanups run in reverse: the Alertmanager (draining notifications in
+	// flight, which record first notifications) closes before the acks.
+	a.cleanups = append(a.cleanups, ackStore.Close)
 
 	// The gossip peer must exist before the replicated states (silences,
 	// notification log, acks) register with it, and join only after.

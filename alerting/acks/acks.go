@@ -2,8 +2,10 @@
 // happened: the state behind "acknowledging stops escalation". An ack does
 // not mute notifications — that is what silences are for.
 //
-// The state is written to disk on every change (temp file, fsync, rename),
-// like the appliance's silences, so a restart neither forgets an ack nor
+// The state is written to disk like the appliance's silences: every change
+// marks the file, a background writer coalesces bursts (an alert storm
+// notifies thousands of alerts at once), and acks and escalations wait for
+// their write before returning, so a restart neither forgets an ack nor
 // escalates twice.
 package acks
 
@@ -11,11 +13,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/smm-architect/smm-appliance/storage/persist"
 )
 
 // Ack is one acknowledgement.
@@ -51,31 +56,64 @@ var ErrUnknownAlert = errors.New("unknown alert")
 
 // Store holds the states, keyed by alert fingerprint.
 type Store struct {
-	path string
+	file *persist.File
 
 	mtx       sync.Mutex
 	states    map[string]*State
 	broadcast func([]byte)
 }
 
-// Open loads the state file, if any.
-func Open(path string) (*Store, error) {
-	s := &Store{path: path, states: map[string]*State{}, broadcast: func([]byte) {}}
+// Open loads the state file, if any, and starts its writer; Close stops it.
+func Open(path string, logger *slog.Logger) (*Store, error) {
+	s := &Store{states: map[string]*State{}, broadcast: func([]byte) {}}
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return s, nil
 	case err != nil:
 		return nil, fmt.Errorf("read acks %s: %w", path, err)
+	default:
+		var list []*State
+		if err := json.Unmarshal(b, &list); err != nil {
+			return nil, fmt.Errorf("decode acks %s: %w", path, err)
+		}
+		for _, st := range list {
+			if st != nil && st.Fingerprint != "" {
+				s.states[st.Fingerprint] = st
+			}
+		}
 	}
-	var list []*State
-	if err := json.Unmarshal(b, &list); err != nil {
-		return nil, fmt.Errorf("decode acks %s: %w", path, err)
-	}
-	for _, st := range list {
-		s.states[st.Fingerprint] = st
-	}
+	s.file = persist.New("acks", path, persist.SnapshotFunc(s.snapshot), logger)
+	go s.file.Run()
 	return s, nil
+}
+
+// Close writes the final state.
+func (s *Store) Close() error { return s.file.Close() }
+
+// snapshot copies the states under the lock and encodes them outside it, so
+// a large write does not hold up notifications.
+func (s *Store) snapshot(w io.Writer) (int64, error) {
+	s.mtx.Lock()
+	list := make([]State, 0, len(s.states))
+	for _, st := range s.states {
+		list = append(list, clone(st))
+	}
+	s.mtx.Unlock()
+	slices.SortFunc(list, func(a, b State) int { return compare(a.Fingerprint, b.Fingerprint) })
+	cw := &countingWriter{w: w}
+	err := json.NewEncoder(cw).Encode(list)
+	return cw.n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // Get returns a copy of an alert's state.
@@ -121,28 +159,43 @@ func clone(st *State) State {
 	return c
 }
 
-// Notified records that a notification for the alert went out at t; only
-// the first one counts. It reports whether this was the first.
-func (s *Store) Notified(fp, alertname, severity string, t time.Time) (bool, error) {
+// Notice is one alert of a delivered notification.
+type Notice struct {
+	Fingerprint, Alertname, Severity string
+}
+
+// Notified records that a notification for the alerts went out at t; only
+// the first one per alert counts. It returns the fingerprints for which this
+// was the first. It only marks the file for writing: it runs on the
+// notification path, and a notification carries up to thousands of alerts.
+func (s *Store) Notified(t time.Time, alerts ...Notice) []string {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
-	st, ok := s.states[fp]
-	if ok && !st.FirstNotifiedAt.IsZero() {
-		return false, nil
+	var first []string
+	var changed []*State
+	for _, n := range alerts {
+		st, ok := s.states[n.Fingerprint]
+		if ok && !st.FirstNotifiedAt.IsZero() {
+			continue
+		}
+		if !ok {
+			st = &State{Fingerprint: n.Fingerprint}
+			s.states[n.Fingerprint] = st
+		}
+		st.Alertname, st.Severity, st.FirstNotifiedAt = n.Alertname, n.Severity, t.UTC()
+		first = append(first, n.Fingerprint)
+		changed = append(changed, st)
 	}
-	if !ok {
-		st = &State{Fingerprint: fp}
-		s.states[fp] = st
+	if len(changed) > 0 {
+		s.changedLocked(changed...)
 	}
-	st.Alertname, st.Severity, st.FirstNotifiedAt = alertname, severity, t.UTC()
-	return true, s.changedLocked(st)
+	return first
 }
 
 // Acknowledge acks an alert. Alerts not yet notified may be acked too (an
-// operator saw it in the console first).
+// operator saw it in the console first). It returns once the ack is on disk.
 func (s *Store) Acknowledge(fp, alertname, severity string, a Ack) (State, error) {
 	s.mtx.Lock()
-	defer s.mtx.Unlock()
 	st, ok := s.states[fp]
 	if !ok {
 		st = &State{Fingerprint: fp, Alertname: alertname, Severity: severity}
@@ -151,26 +204,32 @@ func (s *Store) Acknowledge(fp, alertname, severity string, a Ack) (State, error
 	a.At = a.At.UTC()
 	st.Ack = &a
 	st.AckChangedAt = a.At
-	return clone(st), s.changedLocked(st)
+	s.changedLocked(st)
+	c := clone(st)
+	s.mtx.Unlock()
+	return c, s.file.Flush()
 }
 
-// Unacknowledge removes an ack.
+// Unacknowledge removes an ack; it returns once that is on disk.
 func (s *Store) Unacknowledge(fp string) (State, error) {
 	s.mtx.Lock()
-	defer s.mtx.Unlock()
 	st, ok := s.states[fp]
 	if !ok || st.Ack == nil {
+		s.mtx.Unlock()
 		return State{}, ErrUnknownAlert
 	}
 	st.Ack = nil
 	st.AckChangedAt = time.Now().UTC()
-	return clone(st), s.changedLocked(st)
+	s.changedLocked(st)
+	c := clone(st)
+	s.mtx.Unlock()
+	return c, s.file.Flush()
 }
 
-// Escalated records a carried-out escalation step.
+// Escalated records a carried-out escalation step; it returns once the
+// step is on disk, so a restart does not escalate twice.
 func (s *Store) Escalated(fp string, e Escalation) error {
 	s.mtx.Lock()
-	defer s.mtx.Unlock()
 	st, ok := s.states[fp]
 	if !ok {
 		st = &State{Fingerprint: fp}
@@ -178,12 +237,14 @@ func (s *Store) Escalated(fp string, e Escalation) error {
 	}
 	e.At = e.At.UTC()
 	st.Escalations = append(st.Escalations, e)
-	return s.changedLocked(st)
+	s.changedLocked(st)
+	s.mtx.Unlock()
+	return s.file.Flush()
 }
 
 // Forget drops alerts that are no longer active: a resolved alert that
 // fires again starts fresh (new first notification, no ack, no escalation).
-func (s *Store) Forget(active func(fp string) bool) error {
+func (s *Store) Forget(active func(fp string) bool) {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	changed := false
@@ -193,54 +254,18 @@ func (s *Store) Forget(active func(fp string) bool) error {
 			changed = true
 		}
 	}
-	if !changed {
-		return nil
+	if changed {
+		s.file.Mark()
 	}
-	return s.saveLocked()
 }
 
-func (s *Store) saveLocked() error {
-	list := make([]*State, 0, len(s.states))
-	for _, st := range s.states {
-		list = append(list, st)
-	}
-	slices.SortFunc(list, func(a, b *State) int { return compare(a.Fingerprint, b.Fingerprint) })
-	b, err := json.Marshal(list)
-	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write acks: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), s.path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-		return fmt.Errorf("write acks %s: %w", s.path, err)
-	}
-	return nil
-}
-
-// changedLocked persists a local change and gossips it to cluster peers.
-func (s *Store) changedLocked(st *State) error {
-	err := s.saveLocked()
-	if b, merr := json.Marshal([]*State{st}); merr == nil {
+// changedLocked marks a local change for writing and gossips it to
+// cluster peers.
+func (s *Store) changedLocked(sts ...*State) {
+	s.file.Mark()
+	if b, err := json.Marshal(sts); err == nil {
 		s.broadcast(b)
 	}
-	return err
 }
 
 // SetBroadcast sets the function that gossips local changes (cluster mode).
@@ -288,10 +313,10 @@ func (s *Store) Merge(b []byte) error {
 			changed = true
 		}
 	}
-	if !changed {
-		return nil
+	if changed {
+		s.file.Mark()
 	}
-	return s.saveLocked()
+	return nil
 }
 
 func mergeState(l, r *State) bool {

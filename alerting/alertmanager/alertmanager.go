@@ -36,6 +36,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/route"
+
+	"github.com/smm-architect/smm-appliance/storage/persist"
 )
 
 // Options configure the embedded Alertmanager.
@@ -78,13 +80,16 @@ type Alertmanager struct {
 	dispMet   *dispatch.DispatcherMetrics
 	recorder  eventrecorder.Recorder
 
-	silPersist   *persister
-	nflPersist   *persister
-	alertPersist *persister
+	silPersist   *persist.File
+	nflPersist   *persist.File
+	alertPersist *persist.File
+	// alertsChanged is set by every Put through Alerts() or the API.
+	alertsChanged atomic.Bool
 	stopMaint    chan struct{}
 	maintDone    chan struct{}
 
 	attempts   attemptCounter
+	inflight   gate
 	receivers  atomic.Pointer[map[string][]notify.Integration]
 	dispatcher atomic.Pointer[dispatch.Dispatcher]
 	inhibitor  atomic.Pointer[inhibit.Inhibitor]
@@ -122,7 +127,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		return nil, fmt.Errorf("restore silences %s: %w", silPath, err)
 	}
 	am.silences = sil
-	am.silPersist = newPersister("silences", silPath, sil, logger)
+	am.silPersist = persist.New("silences", silPath, sil, logger)
 
 	nflPath := filepath.Join(o.DataDir, "nflog")
 	nfl, err := nflog.New(nflog.Options{
@@ -135,7 +140,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		return nil, fmt.Errorf("restore notification log %s: %w", nflPath, err)
 	}
 	am.nflog = nfl
-	am.nflPersist = newPersister("nflog", nflPath, nfl, logger)
+	am.nflPersist = persist.New("nflog", nflPath, nfl, logger)
 
 	// Every local change (and every change merged from a peer) goes
 	// through the broadcast hook: gossip it when clustered and persist it.
@@ -144,8 +149,8 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		silBroadcast = o.Peer.AddState("sil", sil, reg).Broadcast
 		nflBroadcast = o.Peer.AddState("nfl", nfl, reg).Broadcast
 	}
-	sil.SetBroadcast(func(b []byte) { silBroadcast(b); am.silPersist.mark() })
-	nfl.SetBroadcast(func(b []byte) { nflBroadcast(b); am.nflPersist.mark() })
+	sil.SetBroadcast(func(b []byte) { silBroadcast(b); am.silPersist.Mark() })
+	nfl.SetBroadcast(func(b []byte) { nflBroadcast(b); am.nflPersist.Mark() })
 
 	am.silencer = silence.NewSilencer(sil, logger, am.recorder)
 	alerts, err := mem.NewAlerts(context.Background(), 30*time.Minute, 0, am.silencer, logger.With("component", "alerts"), am.recorder, reg, ff)
@@ -161,7 +166,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	} else if n > 0 {
 		logger.Info("restored alerts from before the restart", "component", "alerts", "count", n)
 	}
-	am.alertPersist = newPersister("alerts", alertsPath, alertSnapshot{am}, logger)
+	am.alertPersist = persist.New("alerts", alertsPath, alertSnapshot{am}, logger)
 
 	var peer cluster.ClusterPeer
 	if o.Peer != nil {
@@ -175,7 +180,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	reg.MustRegister(requestDuration)
 	apih, err := api.New(api.Options{
 		RequestDuration: requestDuration,
-		Alerts:          alerts,
+		Alerts:          changeTracking{alerts, &am.alertsChanged},
 		Silences:        sil,
 		Peer:            peer,
 		Timeout:         time.Minute,
@@ -198,9 +203,9 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	am.pipelines = notify.NewPipelineBuilder(reg, ff, am.recorder)
 	am.dispMet = dispatch.NewDispatcherMetrics(false, reg, ff)
 
-	go am.silPersist.run()
-	go am.nflPersist.run()
-	go am.alertPersist.run()
+	go am.silPersist.Run()
+	go am.nflPersist.Run()
+	go am.alertPersist.Run()
 	go am.maintain()
 	go am.snapshotAlerts(5 * time.Second)
 	return am, nil
@@ -229,12 +234,12 @@ func (am *Alertmanager) maintain() {
 			if n, err := am.silences.GC(); err != nil {
 				am.logger.Error("silence gc", "err", err)
 			} else if n > 0 {
-				am.silPersist.mark()
+				am.silPersist.Mark()
 			}
 			if n, err := am.nflog.GC(); err != nil {
 				am.logger.Error("nflog gc", "err", err)
 			} else if n > 0 {
-				am.nflPersist.mark()
+				am.nflPersist.Mark()
 			}
 		}
 	}
@@ -248,7 +253,7 @@ func (am *Alertmanager) flushAfterWrites(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(&flushingWriter{ResponseWriter: w, flush: am.silPersist.flush}, r)
+		next.ServeHTTP(&flushingWriter{ResponseWriter: w, flush: am.silPersist.Flush}, r)
 	})
 }
 
@@ -286,7 +291,9 @@ func (f *flushingWriter) Write(b []byte) (int, error) {
 func (am *Alertmanager) Handler() http.Handler { return am.handler }
 
 // Alerts is the alert store the rule forwarder writes to.
-func (am *Alertmanager) Alerts() provider.Alerts { return am.alerts }
+func (am *Alertmanager) Alerts() provider.Alerts {
+	return changeTracking{am.alerts, &am.alertsChanged}
+}
 
 // Silences gives read access for the console and the v1 API.
 func (am *Alertmanager) Silences() *silence.Silences { return am.silences }
@@ -320,7 +327,7 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 		if len(ints) == 0 && o.LogFallback[rcv.Name] {
 			ints = append(ints, logIntegration(rcv.Name, am.logger))
 		}
-		receivers[rcv.Name] = observe(ints, rcv.Name, am.opts.Observer, &am.attempts)
+		receivers[rcv.Name] = observe(ints, rcv.Name, am.opts.Observer, &am.attempts, &am.inflight)
 	}
 	intervals := make(map[string][]timeinterval.TimeInterval, len(cfg.TimeIntervals)+len(cfg.MuteTimeIntervals))
 	for _, ti := range cfg.MuteTimeIntervals {
@@ -380,11 +387,17 @@ func (am *Alertmanager) Close() error {
 	if d := am.dispatcher.Load(); d != nil {
 		d.Stop()
 	}
+	// Stopping the dispatcher cancels the contexts of notifications in
+	// flight; wait for them so every attempt reaches the observer before
+	// the caller closes the stores behind it.
+	if !am.inflight.close(10 * time.Second) {
+		am.logger.Warn("notifications still in flight at shutdown")
+	}
 	am.api.Shutdown()
 	close(am.stopMaint)
 	<-am.maintDone
 	// The final alert snapshot is written before the store closes.
-	alertErr := am.alertPersist.close()
+	alertErr := am.alertPersist.Close()
 	am.alerts.Close()
-	return errors.Join(am.silPersist.close(), am.nflPersist.close(), alertErr)
+	return errors.Join(am.silPersist.Close(), am.nflPersist.Close(), alertErr)
 }

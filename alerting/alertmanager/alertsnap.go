@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/alertmanager/alert"
+	"github.com/prometheus/alertmanager/provider/mem"
 	"github.com/prometheus/common/model"
 )
 
@@ -72,9 +74,23 @@ func (am *Alertmanager) restoreAlerts(path string) (int, error) {
 	return len(alerts), am.alerts.Put(context.Background(), alerts...)
 }
 
-// snapshotAlerts marks the alert snapshot dirty every interval; the
-// persister writes it. Alerts change on every rule evaluation, so this runs
-// on a clock rather than per change.
+// changeTracking is the alert store as writers see it: every Put (rule
+// evaluations, POSTed alerts) sets a flag the snapshot clock reads.
+type changeTracking struct {
+	*mem.Alerts
+	changed *atomic.Bool
+}
+
+func (c changeTracking) Put(ctx context.Context, alerts ...*alert.Alert) error {
+	c.changed.Store(true)
+	return c.Alerts.Put(ctx, alerts...)
+}
+
+// snapshotAlerts marks the alert snapshot for writing at most once per
+// interval, and only if alerts were put since the last one. Rules re-put
+// every firing alert on every evaluation, so per-change writes would
+// rewrite the whole store continuously; a clock alone would rewrite it when
+// nothing happened.
 func (am *Alertmanager) snapshotAlerts(interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -83,7 +99,9 @@ func (am *Alertmanager) snapshotAlerts(interval time.Duration) {
 		case <-am.stopMaint:
 			return
 		case <-t.C:
-			am.alertPersist.mark()
+			if am.alertsChanged.Swap(false) {
+				am.alertPersist.Mark()
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package alertmanager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -40,11 +41,19 @@ type observed struct {
 	receiver string
 	observe  Observer
 	attempts *attemptCounter
+	gate     *gate
 }
 
 var _ notify.Notifier = (*observed)(nil)
 
 func (o *observed) Notify(ctx context.Context, alerts ...*alert.Alert) notify.NotifyVerdict {
+	if !o.gate.enter() {
+		// Shutting down: the observer's stores are closing, and a send
+		// now would not be recorded. The nflog has no entry for it, so
+		// the next start (or a peer) sends it.
+		return notify.Unrecoverable(errShuttingDown, notify.DefaultReason)
+	}
+	defer o.gate.leave()
 	start := time.Now()
 	verdict := o.inner.Notify(ctx, alerts...)
 	gk, _ := notify.GroupKey(ctx)
@@ -64,17 +73,57 @@ func (o *observed) Notify(ctx context.Context, alerts ...*alert.Alert) notify.No
 	return verdict
 }
 
-func observe(ints []notify.Integration, receiver string, obs Observer, counter *attemptCounter) []notify.Integration {
+func observe(ints []notify.Integration, receiver string, obs Observer, counter *attemptCounter, g *gate) []notify.Integration {
 	if obs == nil {
 		return ints
 	}
 	out := make([]notify.Integration, len(ints))
 	for i := range ints {
 		inner := ints[i]
-		out[i] = notify.NewIntegration(&observed{inner: inner, receiver: receiver, observe: obs, attempts: counter},
+		out[i] = notify.NewIntegration(&observed{inner: inner, receiver: receiver, observe: obs, attempts: counter, gate: g},
 			&inner, inner.Name(), inner.Index(), receiver)
 	}
 	return out
+}
+
+var errShuttingDown = errors.New("alertmanager is shutting down")
+
+// gate lets Close wait for attempts in flight (their observer calls
+// included) and refuse new ones, so the stores the observer writes to are
+// closed only after the last attempt is recorded.
+type gate struct {
+	mtx    sync.RWMutex
+	closed bool
+}
+
+func (g *gate) enter() bool {
+	g.mtx.RLock()
+	if g.closed {
+		g.mtx.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (g *gate) leave() { g.mtx.RUnlock() }
+
+// close waits up to timeout for attempts in flight. It reports false if
+// some were still running; those finish on their own (their contexts are
+// cancelled by then) but may be recorded after the stores closed.
+func (g *gate) close(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		g.mtx.Lock()
+		g.closed = true
+		g.mtx.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
 }
 
 // attemptCounter numbers the retries of one flush of one integration.

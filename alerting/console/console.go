@@ -105,14 +105,13 @@ func (c *Console) Observe(at alertmanager.Attempt) {
 	if at.Err != nil {
 		return
 	}
+	notices := make([]acks.Notice, 0, len(at.Alerts))
 	for i, a := range at.Alerts {
-		if at.Resolved[i] {
-			continue
-		}
-		if _, err := c.acks.Notified(a.Fingerprint().String(), a.Name(), string(a.Labels["severity"]), at.Time); err != nil {
-			c.logger.Error("record first notification", "err", err)
+		if !at.Resolved[i] {
+			notices = append(notices, acks.Notice{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"])})
 		}
 	}
+	c.acks.Notified(at.Time, notices...)
 }
 
 // RecordEscalation is the escalation engine's recorder.

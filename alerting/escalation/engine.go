@@ -74,9 +74,7 @@ func (e *Engine) Check(ctx context.Context) {
 		}
 	}
 	it.Close()
-	if err := e.acks.Forget(func(fp string) bool { _, ok := active[fp]; return ok }); err != nil {
-		e.logger.Error("persist alert state", "err", err)
-	}
+	e.acks.Forget(func(fp string) bool { _, ok := active[fp]; return ok })
 
 	p := e.policy.Load()
 	var extra time.Duration

@@ -1,0 +1,181 @@
+// Package persist keeps a file on disk in step with in-memory state that
+// changes often: silences, the notification log, the alert store and the
+// ack/escalation state.
+//
+// Writers mark a change and return at once (marking never blocks, so it is
+// safe from inside another library's lock or from the notification path); a
+// background loop coalesces bursts into one write of the whole state. Flush
+// lets an API handler wait until its change is on disk before it answers.
+// Every write replaces the file atomically, so a crash leaves either the old
+// or the new state, never a torn file.
+package persist
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Snapshotter writes the whole current state.
+type Snapshotter interface {
+	Snapshot(w io.Writer) (int64, error)
+}
+
+// SnapshotFunc adapts a function to Snapshotter.
+type SnapshotFunc func(w io.Writer) (int64, error)
+
+// Snapshot calls f.
+func (f SnapshotFunc) Snapshot(w io.Writer) (int64, error) { return f(w) }
+
+// File is one state file kept up to date by a background loop.
+type File struct {
+	name   string
+	path   string
+	src    Snapshotter
+	logger *slog.Logger
+
+	mtx     sync.Mutex
+	cond    *sync.Cond
+	version uint64 // bumped by Mark
+	written uint64 // version covered by the last successful write
+	closed  bool
+	lastErr error
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+// RetryInterval is how often a failed write (disk full) is retried: a change
+// must not wait for the next change to reach the disk.
+const RetryInterval = time.Second
+
+// New returns a File; call Run in a goroutine before Flush or Close.
+func New(name, path string, src Snapshotter, logger *slog.Logger) *File {
+	f := &File{name: name, path: path, src: src, logger: logger, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	f.cond = sync.NewCond(&f.mtx)
+	return f
+}
+
+// Mark records a change. It never blocks on I/O.
+func (f *File) Mark() {
+	f.mtx.Lock()
+	f.version++
+	f.mtx.Unlock()
+	f.poke()
+}
+
+func (f *File) poke() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run writes snapshots until Close.
+func (f *File) Run() {
+	defer close(f.done)
+	retry := time.NewTicker(RetryInterval)
+	defer retry.Stop()
+	for {
+		select {
+		case <-f.wake:
+		case <-retry.C:
+			f.mtx.Lock()
+			failed := f.lastErr != nil && !f.closed
+			f.mtx.Unlock()
+			if !failed {
+				continue
+			}
+		}
+		f.mtx.Lock()
+		v, written, closed := f.version, f.written, f.closed
+		f.mtx.Unlock()
+		if v != written {
+			err := WriteAtomic(f.path, func(w io.Writer) error { _, err := f.src.Snapshot(w); return err })
+			f.mtx.Lock()
+			f.lastErr = err
+			if err == nil {
+				f.written = v
+			}
+			f.cond.Broadcast()
+			f.mtx.Unlock()
+			if err != nil {
+				f.logger.Error("persist snapshot", "component", f.name, "err", err)
+			}
+		}
+		if closed {
+			return
+		}
+	}
+}
+
+// Flush waits until every change marked before the call is written, or a
+// write failed (the loop keeps retrying; the error says the change is late).
+func (f *File) Flush() error {
+	f.mtx.Lock()
+	target := f.version
+	f.mtx.Unlock()
+	f.poke()
+	f.mtx.Lock()
+	defer f.mtx.Unlock()
+	for f.written < target && !f.closed {
+		if f.lastErr != nil {
+			return f.lastErr
+		}
+		f.cond.Wait()
+	}
+	if f.written < target {
+		return errors.Join(errors.New("closed before the change was written"), f.lastErr)
+	}
+	return nil
+}
+
+// Close writes a final snapshot, stops the loop and reports the last write
+// error, if the final write failed.
+func (f *File) Close() error {
+	f.mtx.Lock()
+	if f.closed {
+		f.mtx.Unlock()
+		<-f.done
+		return f.lastErr
+	}
+	f.version++ // always write a final snapshot
+	f.closed = true
+	f.cond.Broadcast()
+	f.mtx.Unlock()
+	f.poke()
+	<-f.done
+	return f.lastErr
+}
+
+// WriteAtomic replaces path with what write produces: temp file in the same
+// directory, fsync, rename. Readers see the old or the new content, never a
+// mix; on error the old file stays and no temp file is left.
+func WriteAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create directory for %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("write %s: %w", path, err), os.Remove(f.Name()))
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package persist
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/common/promslog"
+	"github.com/stretchr/testify/require"
+)
+
+type countingSource struct{ n atomic.Int64 }
+
+func (c *countingSource) Snapshot(w io.Writer) (int64, error) {
+	v := c.n.Add(1)
+	n, err := w.Write([]byte{byte('0' + v%10)})
+	return int64(n), err
+}
+
+// TestFlushWritesBeforeReturning: after Mark and Flush the file is on disk
+// with the newest state; without a change no write happens; bursts coalesce.
+func TestFlushWritesBeforeReturning(t *testing.T) {
+	dir := t.TempDir()
+	src := &countingSource{}
+	f := New("test", filepath.Join(dir, "snap"), src, promslog.NewNopLogger())
+	go f.Run()
+
+	require.NoError(t, f.Flush()) // nothing marked: no write
+	_, err := os.Stat(filepath.Join(dir, "snap"))
+	require.True(t, os.IsNotExist(err))
+	require.EqualValues(t, 0, src.n.Load())
+
+	f.Mark()
+	require.NoError(t, f.Flush())
+	b, err := os.ReadFile(filepath.Join(dir, "snap"))
+	require.NoError(t, err)
+	require.Equal(t, "1", string(b))
+
+	for range 1000 {
+		f.Mark()
+	}
+	require.NoError(t, f.Flush())
+	require.Less(t, src.n.Load(), int64(1001), "bursts are coalesced")
+
+	require.NoError(t, f.Close())
+	require.NoError(t, f.Close(), "a second Close is harmless")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temp files left behind")
+}
+
+// TestWriteErrorsSurface: a path that cannot be written surfaces as an error
+// from Flush and Close instead of a silent loss.
+func TestWriteErrorsSurface(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
+	f := New("test", filepath.Join(blocker, "snap"), &countingSource{}, promslog.NewNopLogger())
+	go f.Run()
+	f.Mark()
+	require.Error(t, f.Flush())
+	require.Error(t, f.Close())
+}
+
+// TestWriteAtomicKeepsOldContentOnError: a failing writer leaves the old
+// file intact and no temp file.
+func TestWriteAtomicKeepsOldContentOnError(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	require.NoError(t, WriteAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("old")); return err }))
+	err := WriteAtomic(path, func(w io.Writer) error {
+		_, _ = w.Write([]byte("half"))
+		return errors.New("encoder failed")
+	})
+	require.ErrorContains(t, err, "encoder failed")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "old", string(b))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+}
