@@ -85,8 +85,8 @@ type Alertmanager struct {
 	alertPersist *persist.File
 	// alertsChanged is set by every Put through Alerts() or the API.
 	alertsChanged atomic.Bool
-	stopMaint    chan struct{}
-	maintDone    chan struct{}
+	stopMaint     chan struct{}
+	maintDone     chan struct{}
 
 	attempts   attemptCounter
 	inflight   gate
