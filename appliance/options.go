@@ -45,6 +45,9 @@ type Options struct {
 	ClusterPushPullInterval time.Duration
 	ClusterSettleTimeout    time.Duration
 
+	AutoGoMemLimit      bool
+	AutoGoMemLimitRatio float64
+
 	HistoryRetentionTime model.Duration
 	HistoryRetentionSize units.Base2Bytes
 
@@ -102,6 +105,10 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		Default("30d").SetValue(&o.HistoryRetentionTime)
 	cmd.Flag("history.retention.size", "Maximum size of the notification history on disk.").
 		Default("256MB").BytesVar(&o.HistoryRetentionSize)
+	cmd.Flag("auto-gomemlimit", "Set GOMEMLIMIT from the cgroup's (or else the machine's) memory limit, as Prometheus does.").
+		Default("true").BoolVar(&o.AutoGoMemLimit)
+	cmd.Flag("auto-gomemlimit.ratio", "Share of the detected memory limit given to GOMEMLIMIT.").
+		Default("0.9").Float64Var(&o.AutoGoMemLimitRatio)
 	cmd.Flag("query.timeout", "Maximum time a query may take before being aborted.").
 		Default("2m").SetValue(&o.QueryTimeout)
 	cmd.Flag("query.max-samples", "Maximum number of samples a single query can load into memory.").

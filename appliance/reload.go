@@ -40,6 +40,36 @@ type coordinator struct {
 
 	// audit records each reload: who, which files with their hashes, result.
 	audit func(audit.Entry)
+
+	// preloaded, if set, is the result of a load started before the
+	// first Reload, which takes it instead of loading again.
+	preloaded chan loadResult
+}
+
+type loadResult struct {
+	set *configfiles.Set
+	err error
+}
+
+// preload starts loading the configuration in the background.
+func (c *coordinator) preload() {
+	ch := make(chan loadResult, 1)
+	go func() {
+		set, err := c.loader.Load()
+		ch <- loadResult{set, err}
+	}()
+	c.preloaded = ch
+}
+
+// load returns the preloaded configuration the first time, if any, and
+// loads the files afresh otherwise.
+func (c *coordinator) load() (*configfiles.Set, error) {
+	if ch := c.preloaded; ch != nil {
+		c.preloaded = nil
+		r := <-ch
+		return r.set, r.err
+	}
+	return c.loader.Load()
 }
 
 func newCoordinator(loader configfiles.Loader, logger *slog.Logger, reg prometheus.Registerer) *coordinator {
@@ -90,7 +120,7 @@ func (c *coordinator) Reload(by string) (err error) {
 		c.logger.Info("configuration loaded", "duration", time.Since(start))
 	}()
 
-	set, err := c.loader.Load()
+	set, err := c.load()
 	if err != nil {
 		return err
 	}
