@@ -82,7 +82,9 @@ func Open(path string, logger *slog.Logger) (*Store, error) {
 			}
 		}
 	}
-	s.file = persist.New("acks", path, persist.SnapshotFunc(s.snapshot), logger)
+	// First notifications are only marked (they come in storms) and
+	// written at most once a second; acks and escalations flush.
+	s.file = persist.New("acks", path, persist.SnapshotFunc(s.snapshot), time.Second, logger)
 	go s.file.Run()
 	return s, nil
 }

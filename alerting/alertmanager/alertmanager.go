@@ -127,7 +127,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		return nil, fmt.Errorf("restore silences %s: %w", silPath, err)
 	}
 	am.silences = sil
-	am.silPersist = persist.New("silences", silPath, sil, logger)
+	am.silPersist = persist.New("silences", silPath, sil, 0, logger)
 
 	nflPath := filepath.Join(o.DataDir, "nflog")
 	nfl, err := nflog.New(nflog.Options{
@@ -140,7 +140,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		return nil, fmt.Errorf("restore notification log %s: %w", nflPath, err)
 	}
 	am.nflog = nfl
-	am.nflPersist = persist.New("nflog", nflPath, nfl, logger)
+	am.nflPersist = persist.New("nflog", nflPath, nfl, nflogWriteInterval, logger)
 
 	// Every local change (and every change merged from a peer) goes
 	// through the broadcast hook: gossip it when clustered and persist it.
@@ -166,7 +166,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	} else if n > 0 {
 		logger.Info("restored alerts from before the restart", "component", "alerts", "count", n)
 	}
-	am.alertPersist = persist.New("alerts", alertsPath, alertSnapshot{am}, logger)
+	am.alertPersist = persist.New("alerts", alertsPath, alertSnapshot{am}, 0, logger)
 
 	var peer cluster.ClusterPeer
 	if o.Peer != nil {
@@ -210,6 +210,13 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	go am.snapshotAlerts(5 * time.Second)
 	return am, nil
 }
+
+// nflogWriteInterval spaces the notification log's snapshots: in an alert
+// storm every notification changes it, and each write is the whole log. A
+// kill -9 loses at most the last interval's entries, so a notification sent
+// in that second may be sent once more after the restart (Alertmanager
+// itself snapshots every 15 minutes).
+const nflogWriteInterval = time.Second
 
 // snapshotIfExists returns path if a snapshot is there to restore from; the
 // libraries treat a missing file as an error.

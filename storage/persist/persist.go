@@ -39,14 +39,17 @@ type File struct {
 	src    Snapshotter
 	logger *slog.Logger
 
-	mtx     sync.Mutex
-	cond    *sync.Cond
-	version uint64 // bumped by Mark
-	written uint64 // version covered by the last successful write
-	closed  bool
-	lastErr error
-	wake    chan struct{}
-	done    chan struct{}
+	mtx      sync.Mutex
+	cond     *sync.Cond
+	version  uint64 // bumped by Mark
+	written  uint64 // version covered by the last successful write
+	closed   bool
+	flushers int // Flush calls waiting
+	lastErr  error
+
+	minInterval time.Duration
+	wake        chan struct{}
+	done        chan struct{}
 }
 
 // RetryInterval is how often a failed write (disk full) is retried: a change
@@ -54,8 +57,11 @@ type File struct {
 const RetryInterval = time.Second
 
 // New returns a File; call Run in a goroutine before Flush or Close.
-func New(name, path string, src Snapshotter, logger *slog.Logger) *File {
-	f := &File{name: name, path: path, src: src, logger: logger, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// Marked changes are written at most once per minInterval (0: as soon as
+// the previous write is done); a Flush or Close writes at once. A crash
+// loses at most the changes of the last minInterval that nobody flushed.
+func New(name, path string, src Snapshotter, minInterval time.Duration, logger *slog.Logger) *File {
+	f := &File{name: name, path: path, src: src, logger: logger, minInterval: minInterval, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	f.cond = sync.NewCond(&f.mtx)
 	return f
 }
@@ -80,9 +86,16 @@ func (f *File) Run() {
 	defer close(f.done)
 	retry := time.NewTicker(RetryInterval)
 	defer retry.Stop()
+	var (
+		last    time.Time // of the last write
+		delay   *time.Timer
+		delayed <-chan time.Time // set while a write waits for MinInterval
+	)
 	for {
 		select {
 		case <-f.wake:
+		case <-delayed:
+			delayed = nil
 		case <-retry.C:
 			f.mtx.Lock()
 			failed := f.lastErr != nil && !f.closed
@@ -92,9 +105,24 @@ func (f *File) Run() {
 			}
 		}
 		f.mtx.Lock()
-		v, written, closed := f.version, f.written, f.closed
+		v, written, closed, urgent := f.version, f.written, f.closed, f.flushers > 0
 		f.mtx.Unlock()
 		if v != written {
+			// Spread writes at least MinInterval apart unless someone
+			// waits for this one: the whole state is written each time,
+			// and in a storm changes never stop.
+			if wait := f.minInterval - time.Since(last); wait > 0 && !closed && !urgent {
+				if delayed == nil {
+					if delay == nil {
+						delay = time.NewTimer(wait)
+					} else {
+						delay.Reset(wait)
+					}
+					delayed = delay.C
+				}
+				continue
+			}
+			last = time.Now()
 			err := WriteAtomic(f.path, func(w io.Writer) error { _, err := f.src.Snapshot(w); return err })
 			f.mtx.Lock()
 			f.lastErr = err
@@ -118,10 +146,15 @@ func (f *File) Run() {
 func (f *File) Flush() error {
 	f.mtx.Lock()
 	target := f.version
+	if f.written >= target {
+		f.mtx.Unlock()
+		return nil
+	}
+	f.flushers++
 	f.mtx.Unlock()
 	f.poke()
 	f.mtx.Lock()
-	defer f.mtx.Unlock()
+	defer func() { f.flushers--; f.mtx.Unlock() }()
 	for f.written < target && !f.closed {
 		if f.lastErr != nil {
 			return f.lastErr

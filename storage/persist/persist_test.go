@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/promslog"
 	"github.com/stretchr/testify/require"
@@ -25,7 +26,7 @@ func (c *countingSource) Snapshot(w io.Writer) (int64, error) {
 func TestFlushWritesBeforeReturning(t *testing.T) {
 	dir := t.TempDir()
 	src := &countingSource{}
-	f := New("test", filepath.Join(dir, "snap"), src, promslog.NewNopLogger())
+	f := New("test", filepath.Join(dir, "snap"), src, 0, promslog.NewNopLogger())
 	go f.Run()
 
 	require.NoError(t, f.Flush()) // nothing marked: no write
@@ -58,7 +59,7 @@ func TestWriteErrorsSurface(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")
 	require.NoError(t, os.WriteFile(blocker, nil, 0o600))
-	f := New("test", filepath.Join(blocker, "snap"), &countingSource{}, promslog.NewNopLogger())
+	f := New("test", filepath.Join(blocker, "snap"), &countingSource{}, 0, promslog.NewNopLogger())
 	go f.Run()
 	f.Mark()
 	require.Error(t, f.Flush())
@@ -82,4 +83,33 @@ func TestWriteAtomicKeepsOldContentOnError(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
+}
+
+// TestMinIntervalSpacesWritesButNotFlushes: marked changes are written at
+// most once per interval, while a Flush writes at once.
+func TestMinIntervalSpacesWritesButNotFlushes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "snap")
+	src := &countingSource{}
+	f := New("test", path, src, time.Hour, promslog.NewNopLogger())
+	go f.Run()
+	defer f.Close()
+
+	f.Mark()
+	require.Eventually(t, func() bool { return src.n.Load() == 1 }, 5*time.Second, 5*time.Millisecond, "the first change is written at once")
+	f.Mark()
+	time.Sleep(100 * time.Millisecond)
+	require.EqualValues(t, 1, src.n.Load(), "the second waits for the interval")
+
+	start := time.Now()
+	require.NoError(t, f.Flush())
+	require.EqualValues(t, 2, src.n.Load(), "a flush writes at once")
+	require.Less(t, time.Since(start), time.Minute)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "2", string(b))
+
+	f.Mark()
+	require.NoError(t, f.Close())
+	require.EqualValues(t, 3, src.n.Load(), "close writes what is pending")
 }
