@@ -25,7 +25,7 @@ all: build
 help:
 	@echo "make build   - bin/smm-appliance and bin/smm-simulator (static, version-stamped)"
 	@echo "make run     - the demo: appliance on embedded defaults + simulated SMM workload"
-	@echo "make test    - every test: unit, rule tests, end-to-end, browser, packages, reliability, fuzz"
+	@echo "make test    - every test: unit, rule tests, end-to-end, browser, packages, reliability, fuzz, bench-quick"
 	@echo "make test-go - the go test suites only (no packages, reliability or fuzzing)"
 	@echo "make packages - dist/: .deb, .rpm, OCI image, offline bundle, SHA256SUMS"
 	@echo "make tools   - promtool and amtool at the versions the appliance embeds"
@@ -54,7 +54,7 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # make test is the one command for everything; CI runs it.
-test: test-go test-packages test-reliability fuzz-quick
+test: test-go test-packages test-reliability fuzz-quick bench-quick
 
 # One build of the binary is shared by every end-to-end test. The long
 # reliability tests run in test-reliability.

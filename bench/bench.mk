@@ -23,8 +23,15 @@ bench-tool:
 bench: build bench-peer bench-tool
 	SMM_BENCH_COMMAND='make bench' $(BIN)/smm-bench run --profile default --docs docs/benchmarks.md $(BENCH_FLAGS)
 
-bench-quick: build bench-tool
-	SMM_BENCH_COMMAND='make bench-quick' $(BIN)/smm-bench run --profile quick $(BENCH_FLAGS)
+# In CI (make test) the peer is Debian's pair, installed here when missing; the
+# same-library peer joins when bin/peer/ holds it (make bench-peer).
+bench-quick: build bench-tool /usr/bin/prometheus /usr/bin/prometheus-alertmanager
+	SMM_BENCH_COMMAND='make bench-quick' $(BIN)/smm-bench run --profile quick --results-dir $(BIN)/bench-quick $(BENCH_FLAGS)
+
+/usr/bin/prometheus-alertmanager:
+	$(APT_SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(APT_SUDO) apt-get install -y -qq --no-install-recommends prometheus-alertmanager
+	-@if [ -d /run/systemd/system ]; then $(APT_SUDO) systemctl disable --now prometheus-alertmanager; fi
 
 bench-peer: $(BENCH_PEER)/prometheus $(BENCH_PEER)/alertmanager
 

@@ -24,7 +24,10 @@ type harness struct {
 	scrapes  atomic.Int64
 
 	// received: receiver → key label value → first arrival.
-	received      map[string]map[string]time.Time
+	received map[string]map[string]time.Time
+	// startsAt: receiver → key label value → the alert's startsAt in its
+	// first notification (the rule evaluation that fired it).
+	startsAt      map[string]map[string]time.Time
 	notifications atomic.Int64
 	alerts        atomic.Int64
 	badRequests   atomic.Int64
@@ -56,6 +59,7 @@ func (h *harness) reset() {
 	clear(h.triggers)
 	h.storm = false
 	h.received = map[string]map[string]time.Time{}
+	h.startsAt = map[string]map[string]time.Time{}
 	h.scrapes.Store(0)
 	h.notifications.Store(0)
 	h.alerts.Store(0)
@@ -102,8 +106,9 @@ func (h *harness) setStorm(on bool) time.Time {
 type webhookMessage struct {
 	Status string `json:"status"`
 	Alerts []struct {
-		Status string            `json:"status"`
-		Labels map[string]string `json:"labels"`
+		Status   string            `json:"status"`
+		Labels   map[string]string `json:"labels"`
+		StartsAt time.Time         `json:"startsAt"`
 	} `json:"alerts"`
 }
 
@@ -120,10 +125,10 @@ func (h *harness) serveHook(w http.ResponseWriter, r *http.Request) {
 	h.alerts.Add(int64(len(m.Alerts)))
 	key := keyLabel[receiver]
 	h.mu.Lock()
-	got := h.received[receiver]
+	got, starts := h.received[receiver], h.startsAt[receiver]
 	if got == nil {
-		got = map[string]time.Time{}
-		h.received[receiver] = got
+		got, starts = map[string]time.Time{}, map[string]time.Time{}
+		h.received[receiver], h.startsAt[receiver] = got, starts
 	}
 	for _, a := range m.Alerts {
 		if a.Status != "firing" {
@@ -132,6 +137,7 @@ func (h *harness) serveHook(w http.ResponseWriter, r *http.Request) {
 		k := a.Labels[key]
 		if _, seen := got[k]; !seen {
 			got[k] = now
+			starts[k] = a.StartsAt
 		}
 	}
 	h.mu.Unlock()
@@ -151,6 +157,18 @@ func (h *harness) arrivals(receiver string) map[string]time.Time {
 	defer h.mu.Unlock()
 	out := make(map[string]time.Time, len(h.received[receiver]))
 	for k, v := range h.received[receiver] {
+		out[k] = v
+	}
+	return out
+}
+
+// firedAt returns a copy of receiver's startsAt per key, from each alert's first
+// notification.
+func (h *harness) firedAt(receiver string) map[string]time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]time.Time, len(h.startsAt[receiver]))
+	for k, v := range h.startsAt[receiver] {
 		out[k] = v
 	}
 	return out

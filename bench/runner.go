@@ -368,11 +368,19 @@ func (r *runner) alerts(ctx context.Context, sim *simulator, sys *System) error 
 		h.trigger(i)
 	}
 	waitUntil(ctx, 30*time.Second, func() bool { return h.count(receiverLatency) >= p.LatencyAlerts })
-	got, sent := h.arrivals(receiverLatency), h.triggerTimes()
-	var lat []float64
+	got, sent, fired := h.arrivals(receiverLatency), h.triggerTimes(), h.firedAt(receiverLatency)
+	var lat, handoff []float64
 	for id, t := range sent {
 		if a, ok := got[id]; ok {
 			lat = append(lat, ms(a.Sub(t)))
+			// The part after the evaluation that fired the alert: hand-off
+			// to the Alertmanager, dispatch, webhook. The part before it
+			// is the wait for the next scrape and the next evaluation,
+			// whose phases differ by system and run (they hash the
+			// configuration and the target's address).
+			if f := fired[id]; !f.IsZero() {
+				handoff = append(handoff, ms(a.Sub(f)))
+			}
 		}
 	}
 	set := func(scenario, name, unit string, v float64) { r.res.set(scenario, name, unit, true, sys.Name, v) }
@@ -380,7 +388,10 @@ func (r *runner) alerts(ctx context.Context, sim *simulator, sys *System) error 
 	set(latency, "p95", "ms", quantile(lat, 0.95))
 	set(latency, "max", "ms", quantile(lat, 1))
 	set(latency, "not delivered in 30s", "alerts", float64(len(sent)-len(lat)))
+	set(latency, "evaluation → webhook p50", "ms", quantile(handoff, 0.5))
+	set(latency, "evaluation → webhook p95", "ms", quantile(handoff, 0.95))
 	data["latency_ms"] = lat
+	data["evaluation_to_webhook_ms"] = handoff
 
 	// Storm from one rule over every synthetic series.
 	if err := sleep(ctx, 2*time.Second); err != nil {
