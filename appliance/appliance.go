@@ -115,6 +115,37 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, fmt.Errorf("write embedded configuration: %w", err)
 	}
 
+	// Listeners first, serving only /-/healthy until Run: the TSDB may
+	// replay its WAL for minutes, and a liveness probe must see the process
+	// alive meanwhile. Bound here also so that the external URL and the
+	// self-scrape target carry the real ports (tests bind :0).
+	promLn, amLn, err := listen(o.WebListenAddress, o.AlertmanagerListenAddress)
+	if err != nil {
+		return nil, err
+	}
+	// The appliance scrapes its own metrics over loopback, on a listener
+	// of its own: the public ones may require TLS and passwords.
+	selfLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("listen for self-scrape: %w", err), promLn.Close(), amLn.Close())
+	}
+	a.web = web.NewServer(promLn, amLn, selfLn, o.WebConfigFile, logger)
+	a.cleanups = append(a.cleanups, func() error {
+		// Run shuts the server down on a normal stop; this is for a New
+		// that failed half way.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.web.Shutdown(ctx)
+		return nil
+	})
+	if err := a.web.Start(); err != nil {
+		return nil, err
+	}
+	extURL, err := externalURL(o.ExternalURL, promLn.Addr())
+	if err != nil {
+		return nil, err
+	}
+
 	// Reading and validating every configuration file takes a few hundred
 	// milliseconds on a busy machine; it runs while the TSDB replays its
 	// WAL, and the start-up reload below uses its result.
@@ -159,28 +190,6 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		EnableAtModifier:     true,
 		EnableNegativeOffset: true,
 	})
-
-	// Listeners next, so the external URL and the self-scrape target carry
-	// the real ports (tests bind :0).
-	promLn, amLn, err := listen(o.WebListenAddress, o.AlertmanagerListenAddress)
-	if err != nil {
-		return nil, err
-	}
-	// The appliance scrapes its own metrics over loopback, on a listener
-	// of its own: the public ones may require TLS and passwords.
-	selfLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listen for self-scrape: %w", err)
-	}
-	a.cleanups = append(a.cleanups, func() error {
-		// The web server closes them on a normal stop; this is for a New
-		// that failed half way.
-		return errors.Join(ignoreClosed(promLn.Close()), ignoreClosed(amLn.Close()), ignoreClosed(selfLn.Close()))
-	})
-	extURL, err := externalURL(o.ExternalURL, promLn.Addr())
-	if err != nil {
-		return nil, err
-	}
 
 	hist, err := history.Open(history.Options{
 		Dir:      filepath.Join(o.StoragePath, historyDir),
@@ -304,7 +313,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.reloads.subscribe("scrape", func(s *configfiles.Set) error { return a.scraper.ApplyConfig(s.Prometheus) })
 	a.reloads.subscribe("rules", func(s *configfiles.Set) error { return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles) })
 
-	a.web = web.NewServer(web.Options{
+	if err := a.web.Activate(web.Options{
 		ExternalURL:         extURL,
 		Flags:               o.Flags,
 		Engine:              engine,
@@ -335,7 +344,9 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		}).Handler(),
 		Auth:          a.auth,
 		WebConfigFile: o.WebConfigFile,
-	}, promLn, amLn, selfLn, logger)
+	}); err != nil {
+		return nil, err
+	}
 
 	if err := a.reloads.Reload("start"); err != nil {
 		return nil, fmt.Errorf("initial configuration: %w", err)

@@ -21,6 +21,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -77,24 +78,32 @@ type Options struct {
 	WebConfigFile string
 }
 
-// Server owns the two listeners.
+// Server owns the listeners. It serves from Start, before the rest of the
+// appliance exists: while the TSDB replays its WAL (minutes with millions of
+// series) /-/healthy answers and everything else says the appliance is
+// starting, so a liveness probe does not kill a process that is only
+// replaying. Activate swaps in the full APIs.
 type Server struct {
 	opts      Options
 	logger    *slog.Logger
 	promLn    net.Listener
 	amLn      net.Listener
 	selfLn    net.Listener
+	webConfig string
+	handlers  [3]atomic.Pointer[http.Handler] // served per listener: prom, am, self
+	active    [3]http.Handler                 // the APIs, served from Run
 	servers   []*http.Server
+	errc      chan error
 	birth     time.Time
 	closeOnce sync.Once
 }
 
-// NewServer serves on listeners the caller bound, so that their real ports
-// are known before Run (tests listen on 127.0.0.1:0). selfLn, on loopback,
-// serves only /metrics, without TLS or authentication, for the appliance's
-// scrape of itself.
-func NewServer(o Options, promLn, amLn, selfLn net.Listener, logger *slog.Logger) *Server {
-	return &Server{opts: o, logger: logger, promLn: promLn, amLn: amLn, selfLn: selfLn, birth: time.Now()}
+// NewServer takes listeners the caller bound, so that their real ports are
+// known at once (tests listen on 127.0.0.1:0). selfLn, on loopback, serves
+// only /metrics, without TLS or authentication, for the appliance's scrape
+// of itself. webConfigFile holds the TLS settings (users are Auth's).
+func NewServer(promLn, amLn, selfLn net.Listener, webConfigFile string, logger *slog.Logger) *Server {
+	return &Server{logger: logger, promLn: promLn, amLn: amLn, selfLn: selfLn, webConfig: webConfigFile, birth: time.Now()}
 }
 
 // Addr is the bound address of the Prometheus API listener.
@@ -103,31 +112,36 @@ func (s *Server) Addr() net.Addr { return s.promLn.Addr() }
 // AlertmanagerAddr is the bound address of the Alertmanager API listener.
 func (s *Server) AlertmanagerAddr() net.Addr { return s.amLn.Addr() }
 
-// Run serves until Shutdown; it returns the first serve error.
-func (s *Server) Run() error {
-	promMux, err := s.prometheusMux()
+// starting answers while the appliance starts: healthy, not ready, nothing
+// else. It reveals nothing, so it needs no authentication.
+func starting(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/-/healthy":
+		fmt.Fprintln(w, "SMM Appliance is Healthy.")
+	default:
+		http.Error(w, "Service Unavailable: the appliance is starting (opening storage, replaying the WAL)", http.StatusServiceUnavailable)
+	}
+}
+
+// Start serves the listeners with the start-up handler.
+func (s *Server) Start() error {
+	tlsCfg, err := tlsConfig(s.webConfig)
 	if err != nil {
 		return err
 	}
-	amMux := s.alertmanagerMux()
-	tlsCfg, err := tlsConfig(s.opts.WebConfigFile)
-	if err != nil {
-		return err
-	}
-	var promH, amH http.Handler = promMux, amMux
-	if s.opts.Auth != nil {
-		promH, amH = s.opts.Auth.Wrap(promMux), s.opts.Auth.Wrap(amMux)
-	}
-	selfMux := http.NewServeMux()
-	selfMux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+	startingH := http.Handler(http.HandlerFunc(starting))
 	servers := []struct {
 		ln  net.Listener
-		h   http.Handler
 		tls *tls.Config
-	}{{s.promLn, promH, tlsCfg}, {s.amLn, amH, tlsCfg}, {s.selfLn, selfMux, nil}}
-	errc := make(chan error, len(servers))
-	for _, p := range servers {
-		srv := &http.Server{Handler: p.h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second, TLSConfig: p.tls}
+	}{{s.promLn, tlsCfg}, {s.amLn, tlsCfg}, {s.selfLn, nil}}
+	s.errc = make(chan error, len(servers))
+	for i, p := range servers {
+		s.handlers[i].Store(&startingH)
+		h := &s.handlers[i]
+		srv := &http.Server{
+			Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.Load()).ServeHTTP(w, r) }),
+			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second, TLSConfig: p.tls,
+		}
 		s.servers = append(s.servers, srv)
 		go func() {
 			var err error
@@ -137,15 +151,44 @@ func (s *Server) Run() error {
 				err = srv.Serve(p.ln)
 			}
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("serve %s: %w", p.ln.Addr(), err)
+				s.errc <- fmt.Errorf("serve %s: %w", p.ln.Addr(), err)
 				return
 			}
-			errc <- nil
+			s.errc <- nil
 		}()
 	}
+	return nil
+}
+
+// Activate builds the APIs on the parts of the appliance; Run serves them.
+func (s *Server) Activate(o Options) error {
+	s.opts = o
+	promMux, err := s.prometheusMux()
+	if err != nil {
+		return err
+	}
+	amMux := s.alertmanagerMux()
+	var promH, amH http.Handler = promMux, amMux
+	if o.Auth != nil {
+		promH, amH = o.Auth.Wrap(promMux), o.Auth.Wrap(amMux)
+	}
+	selfMux := http.NewServeMux()
+	selfMux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	s.active = [3]http.Handler{promH, amH, selfMux}
+	return nil
+}
+
+// Run serves the APIs until Shutdown; it returns the first serve error.
+func (s *Server) Run() error {
+	if s.errc == nil || s.active[0] == nil {
+		return errors.New("web server not started and activated")
+	}
+	for i := range s.active {
+		s.handlers[i].Store(&s.active[i])
+	}
 	var errs []error
-	for range servers {
-		errs = append(errs, <-errc)
+	for range s.servers {
+		errs = append(errs, <-s.errc)
 	}
 	return errors.Join(errs...)
 }
