@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -155,11 +156,7 @@ func (h *harness) count(receiver string) int {
 func (h *harness) arrivals(receiver string) map[string]time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make(map[string]time.Time, len(h.received[receiver]))
-	for k, v := range h.received[receiver] {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(h.received[receiver])
 }
 
 // firedAt returns a copy of receiver's startsAt per key, from each alert's first
@@ -167,11 +164,7 @@ func (h *harness) arrivals(receiver string) map[string]time.Time {
 func (h *harness) firedAt(receiver string) map[string]time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make(map[string]time.Time, len(h.startsAt[receiver]))
-	for k, v := range h.startsAt[receiver] {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(h.startsAt[receiver])
 }
 
 // triggerTimes returns when each trigger crossed, keyed like the alerts' id label.
