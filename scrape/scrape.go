@@ -12,15 +12,11 @@ import (
 	"github.com/prometheus/prometheus/discovery"
 	promscrape "github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/storage"
-
-	// Service discovery mechanisms an appliance on a VM needs: file_sd is how
-	// installs add targets; dns and http cover the rest. static_configs is
-	// built in. Kubernetes and cloud SDs are left out on purpose: they would
-	// triple the binary for sites that run Prometheus on Kubernetes anyway.
-	_ "github.com/prometheus/prometheus/discovery/dns"
-	_ "github.com/prometheus/prometheus/discovery/file"
-	_ "github.com/prometheus/prometheus/discovery/http"
 )
+
+// The service discovery mechanisms are registered where configurations are
+// parsed (appliance/configfiles/discovery.go): a config this package is
+// given has been through there.
 
 // Scraper owns the discovery and scrape managers.
 type Scraper struct {
