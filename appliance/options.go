@@ -76,7 +76,7 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 	cmd.Flag("web.external-url", "URL under which the appliance is reachable (used in alert links and silence URLs). Default: http://<hostname>:<web port>/.").
 		StringVar(&o.ExternalURL)
 	cmd.Flag("web.config.file", "exporter-toolkit web config file: TLS and basic_auth_users (bcrypt) for both listeners; roles are in appliance.yml. Re-read on change.").
-		Default("").StringVar(&o.WebConfigFile)
+		Envar("SMM_WEB_CONFIG_FILE").Default("").StringVar(&o.WebConfigFile)
 	cmd.Flag("alertmanager.data-retention", "How long to keep expired silences and notification log entries.").
 		Default("120h").DurationVar(&o.AlertmanagerRetention)
 	cmd.Flag("rules.alert.resend-delay", "Minimum time before a firing alert is re-sent to the Alertmanager pipeline.").

@@ -150,6 +150,13 @@ func TestSecurityRolesOverTLS(t *testing.T) {
 		{"GET", a.am + "/api/v2/alerts", nil, "viewer", 200},
 		{"GET", a.am + "/api/v1/alerts", nil, "viewer", 200},
 		{"GET", a.web + "/api/v1/appliance/alerts", nil, "viewer", 200},
+		// Health checks answer probes without a password, on both
+		// listeners; everything else above still wants one.
+		{"GET", a.web + "/-/healthy", nil, "none", 200},
+		{"GET", a.web + "/-/ready", nil, "none", 200},
+		{"GET", a.am + "/-/healthy", nil, "none", 200},
+		{"GET", a.am + "/-/ready", nil, "none", 200},
+		{"HEAD", a.web + "/-/healthy", nil, "none", 200},
 	}
 	rank := map[string]int{"none": 0, "viewer": 1, "operator": 2, "admin": 3}
 	for _, role := range []string{"none", "viewer", "operator", "admin"} {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/smm-architect/smm-appliance/appliance"
+	"github.com/smm-architect/smm-appliance/web/auth"
 )
 
 func main() {
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	var opts appliance.Options
 	opts.RegisterFlags(app)
+	generate := app.Flag("web.config.generate", "When --web.config.file does not exist, create it at start with user admin and a random password, logged once and kept in "+auth.InitialPasswordFile+" beside it (the image's first start).").
+		Envar("SMM_WEB_CONFIG_GENERATE").Bool()
 	logCfg := &promslog.Config{Writer: stderr}
 	promslogflag.AddFlags(app, logCfg)
 
@@ -44,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	checkConfigCmd := checkCmd.Command("config", "Validate prometheus.yml, rule files, alertmanager.yml and templates; report which secrets are missing.")
 	tools := registerTools(app)
 	hashCmd := app.Command("hash-password", "Read a password on standard input and print its bcrypt hash for basic_auth_users in --web.config.file.")
+	initAuthCmd := registerInitAuth(app)
 
 	cmd, err := app.Parse(args)
 	if terminated {
@@ -63,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(opts, stdout, stderr)
 	case hashCmd.FullCommand():
 		return hashPassword(os.Stdin, stdout, stderr)
+	case initAuthCmd.cmd.FullCommand():
+		return initAuthCmd.run(opts.WebConfigFile, stdout, stderr)
 	case runCmd.FullCommand():
 	}
 
@@ -75,6 +81,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	logger.Info("starting smm-appliance", "version", version.Info(), "build_context", version.BuildContext())
+	if *generate {
+		if err := generateWebConfig(opts.WebConfigFile, logger); err != nil {
+			logger.Error("cannot start", "err", err)
+			return 1
+		}
+	}
 	a, err := appliance.New(opts, logger)
 	if err != nil {
 		logger.Error("cannot start", "err", err)

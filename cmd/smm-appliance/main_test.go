@@ -5,11 +5,15 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/smm-architect/smm-appliance/web/auth"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -73,4 +77,51 @@ func TestHashPassword(t *testing.T) {
 	out.Reset()
 	require.Equal(t, 1, hashPassword(strings.NewReader("short\n"), &out, &errOut))
 	require.Empty(t, out.String())
+}
+
+// TestInitAuth: the packages' install step creates the web config with a
+// random admin password, prints it once with what to do next and keeps it in
+// a root-only file; run again (an upgrade) it changes nothing.
+func TestInitAuth(t *testing.T) {
+	dir := t.TempDir()
+	webCfg := filepath.Join(dir, "web.yml")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"init-auth", "--web.config.file=" + webCfg, "--group=" + strconv.Itoa(os.Getgid())}, &out, &errOut), errOut.String())
+	m := regexp.MustCompile(`(?m)^ +password: +(\S+)$`).FindStringSubmatch(out.String())
+	require.NotNil(t, m, out.String())
+	pw := m[1]
+	require.Regexp(t, `(?m)^ +user: +admin$`, out.String())
+	for _, want := range []string{webCfg, filepath.Join(dir, "initial-admin-password"), "shown only this once", "smm-appliance hash-password", "Rotating the admin password"} {
+		require.Contains(t, out.String(), want)
+	}
+	users, err := auth.LoadUsers(webCfg)
+	require.NoError(t, err)
+	require.NoError(t, bcrypt.CompareHashAndPassword([]byte(users["admin"]), []byte(pw)))
+	got, err := os.ReadFile(filepath.Join(dir, "initial-admin-password"))
+	require.NoError(t, err)
+	require.Equal(t, pw+"\n", string(got))
+
+	before, err := os.ReadFile(webCfg)
+	require.NoError(t, err)
+	out.Reset()
+	require.Equal(t, 0, run([]string{"init-auth", "--web.config.file=" + webCfg}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "exists; its users and passwords are unchanged")
+	require.NotContains(t, out.String(), "password:")
+	after, err := os.ReadFile(webCfg)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+
+	// The environment variable the unit and the image set works as well.
+	t.Setenv("SMM_WEB_CONFIG_FILE", filepath.Join(dir, "env.yml"))
+	out.Reset()
+	require.Equal(t, 0, run([]string{"init-auth", "--password-file=" + filepath.Join(dir, "env-password"), "--user=root-admin"}, &out, &errOut), errOut.String())
+	require.Regexp(t, `(?m)^ +user: +root-admin$`, out.String())
+	require.FileExists(t, filepath.Join(dir, "env-password"))
+
+	t.Setenv("SMM_WEB_CONFIG_FILE", "")
+	errOut.Reset()
+	require.Equal(t, 2, run([]string{"init-auth"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "--web.config.file is required")
+	require.Equal(t, 1, run([]string{"init-auth", "--web.config.file=" + filepath.Join(dir, "g.yml"), "--group=no-such-group-here"}, &out, &errOut))
+	require.NoFileExists(t, filepath.Join(dir, "g.yml"))
 }

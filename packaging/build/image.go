@@ -36,6 +36,18 @@ var ImageCmd = []string{
 	"--alertmanager.listen-address=:9093",
 }
 
+// ImageEnv turns authentication on from the first start: the image has no
+// install step, so the appliance creates /data/web.yml with user admin and a
+// random password when it is missing (--web.config.generate) and logs the
+// password once; in the volume, the file survives a new container. In the
+// environment rather than in ImageCmd so that replacing the arguments (an HA
+// pair adds --cluster.* flags) keeps authentication on; -e
+// SMM_WEB_CONFIG_FILE=… points at a web config of one's own.
+var ImageEnv = []string{
+	"SMM_WEB_CONFIG_FILE=" + ImageDataDir + "/web.yml",
+	"SMM_WEB_CONFIG_GENERATE=true",
+}
+
 const (
 	imagePasswd = `root:x:0:0:root:/root:/sbin/nologin
 nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
@@ -184,7 +196,7 @@ func buildImage(in *inputs) (*image, error) {
 		Cmd:          ImageCmd,
 		User:         fmt.Sprintf("%d:%d", ImageUID, ImageUID),
 		WorkingDir:   ImageDataDir,
-		Env:          []string{"PATH=/usr/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"},
+		Env:          append([]string{"PATH=/usr/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}, ImageEnv...),
 		ExposedPorts: map[string]struct{}{"9090/tcp": {}, "9093/tcp": {}, "9094/tcp": {}, "9094/udp": {}},
 		Volumes:      map[string]struct{}{ImageDataDir: {}},
 		Labels:       imageLabels(in),

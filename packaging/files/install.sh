@@ -153,12 +153,18 @@ if [ ! -e "$root$envfile" ]; then
 	put "$here/default/smm-appliance" "$root$envfile" 0600 0:0
 fi
 
-# 6. The state directory: TSDB, silences, notification log.
+# 6. Authentication: $confdir/web.yml (root:smm-appliance 0640) with user admin and a
+# random password, printed here once and kept in $confdir/initial-admin-password (root
+# only). An existing web.yml (an earlier install, your own, a rotated password) is kept.
+"$here/bin/smm-appliance" init-auth --web.config.file="$root$confdir/web.yml" --group="$gid" ||
+	die "cannot create $confdir/web.yml"
+
+# 7. The state directory: TSDB, silences, notification log.
 mkdir -p "$root$statedir"
 chown "$uid:$gid" "$root$statedir"
 chmod 0750 "$root$statedir"
 
-# 7. systemd, when installing into the running system.
+# 8. systemd, when installing into the running system.
 if [ -z "$root" ] && [ -d /run/systemd/system ]; then
 	systemctl daemon-reload
 	if [ "$enable" = yes ]; then
@@ -172,6 +178,7 @@ fi
 
 echo "install.sh: installed smm-appliance into ${root:-/} ($prefix/bin/smm-appliance)"
 echo "  secrets:  ${envfile} (see $prefix/share/doc/smm-appliance/install.md)"
+echo "  users:    $confdir/web.yml (admin's first password: $confdir/initial-admin-password)"
 echo "  targets:  $confdir/targets/*.yml"
 echo "  check:    smm-appliance check config --config.dir $confdir"
 if [ -z "$root" ] && [ "$enable" = no ]; then

@@ -217,9 +217,10 @@ func httpGet(u string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-func getJSON(t *testing.T, u string, into any) {
+// getJSON reads u as the installation's admin.
+func getJSON(t *testing.T, u, password string, into any) {
 	t.Helper()
-	code, body := httpGet(u)
+	code, body := httpDo("GET", u, "admin", password)
 	require.Equal(t, http.StatusOK, code, "GET %s: %s", u, body)
 	require.NoError(t, json.Unmarshal(body, into), "GET %s", u)
 }
@@ -248,11 +249,13 @@ func smmRuleGroups(t *testing.T) []string {
 	return groups
 }
 
-// checkRunning asserts what a fresh installation serves: the SMM rule groups,
-// the environment label from the environment file, and no scrape target but
-// the appliance itself (the shipped target files are empty).
-func checkRunning(t *testing.T, r *running, environment string) {
+// checkRunning asserts what a fresh installation serves, with the generated
+// admin password: authentication on both listeners (checkAuth), the SMM rule
+// groups, the environment label from the environment file, and no scrape
+// target but the appliance itself (the shipped target files are empty).
+func checkRunning(t *testing.T, r *running, environment, password string) {
 	t.Helper()
+	checkAuth(t, r, password)
 	var rules struct {
 		Data struct {
 			Groups []struct {
@@ -261,7 +264,7 @@ func checkRunning(t *testing.T, r *running, environment string) {
 			} `json:"groups"`
 		} `json:"data"`
 	}
-	getJSON(t, r.web+"/api/v1/rules", &rules)
+	getJSON(t, r.web+"/api/v1/rules", password, &rules)
 	var got []string
 	for _, g := range rules.Data.Groups {
 		if strings.HasPrefix(g.Name, "smm_") {
@@ -277,7 +280,7 @@ func checkRunning(t *testing.T, r *running, environment string) {
 			YAML string `json:"yaml"`
 		} `json:"data"`
 	}
-	getJSON(t, r.web+"/api/v1/status/config", &cfg)
+	getJSON(t, r.web+"/api/v1/status/config", password, &cfg)
 	require.Contains(t, cfg.Data.YAML, "environment: "+environment, "environment label from the environment file")
 
 	var targets struct {
@@ -287,7 +290,7 @@ func checkRunning(t *testing.T, r *running, environment string) {
 			} `json:"activeTargets"`
 		} `json:"data"`
 	}
-	getJSON(t, r.web+"/api/v1/targets", &targets)
+	getJSON(t, r.web+"/api/v1/targets", password, &targets)
 	for _, tg := range targets.Data.ActiveTargets {
 		require.Equal(t, "smm-appliance", tg.ScrapePool, "only the appliance scrapes itself on a fresh install")
 	}

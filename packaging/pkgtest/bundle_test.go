@@ -15,8 +15,8 @@ import (
 
 // TestBundle unpacks the offline bundle into an empty directory, runs its
 // install.sh into a scratch root without network (a new, empty network
-// namespace), starts the appliance there and runs install.sh again as an
-// upgrade over an operator's edit.
+// namespace), starts the appliance there with the generated admin password
+// and runs install.sh again as an upgrade over an operator's edit.
 func TestBundle(t *testing.T) {
 	dir := t.TempDir()
 	run(t, "tar", "-xzf", theDist.path(theDist.artefacts.Bundle), "-C", dir)
@@ -43,6 +43,7 @@ func TestBundle(t *testing.T) {
 	checkMode(t, root, "/etc/default/smm-appliance", 0o600, 0, 0)
 	checkMode(t, root, "/var/lib/smm-appliance", fs.ModeDir|0o750, user.id, group.id)
 	checkConfigTree(t, root, group.id)
+	password := checkInstalledAuth(t, root, out, group.id)
 	unit := filepath.Join(root, "etc/systemd/system/smm-appliance.service")
 	require.True(t, fileContains(t, unit, "ExecStart=/usr/local/bin/smm-appliance --config.dir=/etc/smm-appliance"), "unit points at the installed binary")
 	require.True(t, fileContains(t, unit, "Documentation=file:/usr/local/share/doc/smm-appliance/install.md"))
@@ -51,17 +52,21 @@ func TestBundle(t *testing.T) {
 	web, am, opts := listenOpts(t)
 	appendEnv(t, env, "SMM_ENVIRONMENT=pkgtest-bundle", "SMM_APPLIANCE_OPTS="+opts)
 	execStart, _ := unitService(t, unit)
-	argv := expandExecStart(execStart, readEnvFile(t, env))
-	r := startInRoot(t, root, user.id, group.id, readEnvFile(t, env), web, am, argv...)
-	checkRunning(t, r, "pkgtest-bundle")
+	svcEnv := serviceEnv(t, unit, env)
+	argv := expandExecStart(execStart, svcEnv)
+	r := startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
+	checkRunning(t, r, "pkgtest-bundle", password)
 	r.stop(t)
 
 	// Again, as an upgrade: the edit and the environment file are kept, the
 	// default lands beside the edited file, the user is not duplicated.
 	prom := filepath.Join(root, "etc/smm-appliance/prometheus.yml")
 	appendEnv(t, prom, "# operator edit")
+	webConfig := mustRead(t, filepath.Join(root, webConfigPath))
+	passwordCopy := mustRead(t, filepath.Join(root, passwordFilePath))
 	out = installBundle(t, top, root)
 	require.Contains(t, out, "kept your /etc/smm-appliance/prometheus.yml")
+	checkAuthKept(t, root, out, webConfig, passwordCopy)
 	require.True(t, fileContains(t, prom, "# operator edit"))
 	require.True(t, exists(prom+".new"))
 	require.True(t, fileContains(t, env, "SMM_ENVIRONMENT=pkgtest-bundle"), "environment file kept")

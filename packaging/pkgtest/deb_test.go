@@ -71,16 +71,23 @@ func TestDeb(t *testing.T) {
 	checkMode(t, root, "/var/lib/smm-appliance", fs.ModeDir|0o750, user.id, group.id)
 	checkConfigTree(t, root, group.id)
 	require.False(t, exists(filepath.Join(root, "etc/sysconfig")), "no rpm paths in the deb")
+	// postinst created the web config with a random admin password and
+	// printed it.
+	password := checkInstalledAuth(t, root, out, group.id)
 
-	// Started the way the unit starts it, with the environment file.
+	// Started the way the unit starts it, with the unit's environment and
+	// the environment file.
 	env := filepath.Join(root, "etc/default/smm-appliance")
+	unit := filepath.Join(root, "usr/lib/systemd/system/smm-appliance.service")
 	web, am, opts := listenOpts(t)
 	appendEnv(t, env, "SMM_ENVIRONMENT=pkgtest-deb", "SMM_APPLIANCE_OPTS="+opts)
-	execStart, unitUser := unitService(t, filepath.Join(root, "usr/lib/systemd/system/smm-appliance.service"))
+	execStart, unitUser := unitService(t, unit)
 	require.Equal(t, "smm-appliance", unitUser)
-	argv := expandExecStart(execStart, readEnvFile(t, env))
-	r := startInRoot(t, root, user.id, group.id, readEnvFile(t, env), web, am, argv...)
-	checkRunning(t, r, "pkgtest-deb")
+	svcEnv := serviceEnv(t, unit, env)
+	require.Equal(t, "/etc/smm-appliance/web.yml", svcEnv["SMM_WEB_CONFIG_FILE"], "the unit points at the web config")
+	argv := expandExecStart(execStart, svcEnv)
+	r := startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
+	checkRunning(t, r, "pkgtest-deb", password)
 	r.stop(t)
 	require.True(t, exists(filepath.Join(root, "var/lib/smm-appliance/tsdb")), "data written to the state directory")
 
@@ -92,9 +99,12 @@ func TestDeb(t *testing.T) {
 	// would ask; --force-confold keeps the operator's (what apt's
 	// -o Dpkg::Options::=--force-confold does). alertmanager.yml was not edited
 	// and is replaced silently.
+	webConfig := mustRead(t, filepath.Join(root, webConfigPath))
+	passwordCopy := mustRead(t, filepath.Join(root, passwordFilePath))
 	newV, newDeb, _ := buildUpgrade(t)
 	out = dpkg(t, root, "--force-confold", "--install", newDeb)
 	t.Logf("dpkg --install (upgrade):\n%s", out)
+	checkAuthKept(t, root, out, webConfig, passwordCopy)
 	require.Contains(t, dpkg(t, root, "--status", "smm-appliance"), "Version: "+newV.Package)
 	prom := filepath.Join(root, "etc/smm-appliance/prometheus.yml")
 	require.True(t, fileContains(t, prom, "# operator edit"), "operator's edit kept")
@@ -106,9 +116,17 @@ func TestDeb(t *testing.T) {
 
 	// The upgraded installation starts with the edited configuration and the
 	// data of the first run.
-	r = startInRoot(t, root, user.id, group.id, readEnvFile(t, env), web, am, argv...)
-	checkRunning(t, r, "pkgtest-deb")
+	r = startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
+	checkRunning(t, r, "pkgtest-deb", password)
 	r.stop(t)
+
+	// An upgrade from a version that had no web config (here: the file
+	// deleted, then the package configured again) creates one and prints
+	// its password.
+	require.NoError(t, os.Remove(filepath.Join(root, webConfigPath)))
+	out = dpkg(t, root, "--force-confold", "--install", newDeb)
+	newPassword := checkInstalledAuth(t, root, out, group.id)
+	require.NotEqual(t, password, newPassword, "a new random password")
 
 	// Remove: program gone, configuration and data kept.
 	dpkg(t, root, "--remove", "smm-appliance")
@@ -116,6 +134,7 @@ func TestDeb(t *testing.T) {
 	require.False(t, exists(filepath.Join(root, "usr/lib/systemd/system/smm-appliance.service")))
 	require.True(t, fileContains(t, prom, "# operator edit"), "remove keeps the configuration")
 	require.True(t, exists(filepath.Join(root, "etc/default/smm-appliance")))
+	require.True(t, exists(filepath.Join(root, webConfigPath)), "remove keeps the web config")
 	require.True(t, exists(filepath.Join(root, "var/lib/smm-appliance/tsdb")), "remove keeps the data")
 
 	// Purge: configuration gone (the operator's target file too), data and

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,7 +32,8 @@ type imageConfig struct {
 
 // TestImage inspects the image with skopeo in both formats, loads it with
 // podman when installed, unpacks it with umoci and runs the entrypoint
-// chrooted into the rootfs as uid 65532.
+// chrooted into the rootfs as uid 65532: the first start creates the web
+// config with a random admin password, a second one keeps it.
 func TestImage(t *testing.T) {
 	ociTar := theDist.path(theDist.artefacts.OCI)
 	dockerTar := theDist.path(theDist.artefacts.Docker)
@@ -42,6 +44,9 @@ func TestImage(t *testing.T) {
 	require.Equal(t, "linux", cfg.OS)
 	require.Equal(t, []string{"/usr/bin/smm-appliance"}, cfg.Config.Entrypoint)
 	require.Equal(t, build.ImageCmd, cfg.Config.Cmd)
+	for _, e := range build.ImageEnv {
+		require.Contains(t, cfg.Config.Env, e, "authentication from the first start")
+	}
 	require.Equal(t, "65532:65532", cfg.Config.User)
 	require.Equal(t, "/data", cfg.Config.WorkingDir)
 	require.Contains(t, cfg.Config.Volumes, "/data")
@@ -125,11 +130,32 @@ func TestImage(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
+	require.False(t, exists(filepath.Join(rootfs, "data/web.yml")), "no web config in the image itself")
 	r := startInRoot(t, rootfs, 65532, 65532, env, web, am, argv...)
-	checkRunning(t, r, "pkgtest-image")
+	// The first start created the web config in the volume and logged the
+	// password once.
+	m := loggedPassword.FindStringSubmatch(r.logs.String())
+	require.NotNil(t, m, "first start logs the generated password\n%s", tail(r.logs.String(), 30))
+	password := m[1]
+	checkMode(t, rootfs, "/data/web.yml", 0o640, 65532, 65532)
+	checkMode(t, rootfs, "/data/initial-admin-password", 0o600, 65532, 65532)
+	require.Equal(t, password+"\n", string(mustRead(t, filepath.Join(rootfs, "data/initial-admin-password"))))
+	checkRunning(t, r, "pkgtest-image", password)
 	r.stop(t)
 	require.True(t, exists(filepath.Join(rootfs, "data/tsdb")), "data in the /data volume")
+
+	// A new container on the same volume: the web config is kept and no
+	// password is logged.
+	webConfig := mustRead(t, filepath.Join(rootfs, "data/web.yml"))
+	r = startInRoot(t, rootfs, 65532, 65532, env, web, am, argv...)
+	require.NotRegexp(t, loggedPassword, r.logs.String(), "the password is logged only on the first start")
+	require.Equal(t, string(webConfig), string(mustRead(t, filepath.Join(rootfs, "data/web.yml"))))
+	checkAuth(t, r, password)
+	r.stop(t)
 }
+
+// loggedPassword finds the password the image's first start logs.
+var loggedPassword = regexp.MustCompile(`\bpassword=(\S+)`)
 
 // podmanLoad loads an archive into a throwaway podman store (vfs, no daemon)
 // and checks the image name and user.

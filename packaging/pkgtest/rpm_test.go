@@ -70,7 +70,8 @@ func TestRPM(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "shadow-utils is needed by smm-appliance")
 	require.Contains(t, out, "ca-certificates is needed by smm-appliance")
-	t.Logf("rpm --install:\n%s", rpmCmd(t, root, "--install", "--nodeps", pkg))
+	out = rpmCmd(t, root, "--install", "--nodeps", pkg)
+	t.Logf("rpm --install:\n%s", out)
 
 	require.Equal(t, "", strings.TrimSpace(rpmCmd(t, root, "--verify", "--nodeps", "smm-appliance")), "rpm -V after install")
 	user := lookupUser(t, root, "smm-appliance")
@@ -82,14 +83,19 @@ func TestRPM(t *testing.T) {
 	checkMode(t, root, "/etc/sysconfig/smm-appliance", 0o600, 0, 0)
 	checkMode(t, root, "/var/lib/smm-appliance", fs.ModeDir|0o750, user.id, group.id)
 	checkConfigTree(t, root, group.id)
+	// %post created the web config with a random admin password and printed
+	// it.
+	password := checkInstalledAuth(t, root, out, group.id)
 
 	env := filepath.Join(root, "etc/sysconfig/smm-appliance")
+	unit := filepath.Join(root, "usr/lib/systemd/system/smm-appliance.service")
 	web, am, opts := listenOpts(t)
 	appendEnv(t, env, "SMM_ENVIRONMENT=pkgtest-rpm", "SMM_APPLIANCE_OPTS="+opts)
-	execStart, _ := unitService(t, filepath.Join(root, "usr/lib/systemd/system/smm-appliance.service"))
-	argv := expandExecStart(execStart, readEnvFile(t, env))
-	r := startInRoot(t, root, user.id, group.id, readEnvFile(t, env), web, am, argv...)
-	checkRunning(t, r, "pkgtest-rpm")
+	execStart, _ := unitService(t, unit)
+	svcEnv := serviceEnv(t, unit, env)
+	argv := expandExecStart(execStart, svcEnv)
+	r := startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
+	checkRunning(t, r, "pkgtest-rpm", password)
 	r.stop(t)
 
 	// Upgrade over an edited prometheus.yml: %config(noreplace) keeps it and
@@ -97,8 +103,12 @@ func TestRPM(t *testing.T) {
 	// replaced.
 	prom := filepath.Join(root, "etc/smm-appliance/prometheus.yml")
 	appendEnv(t, prom, "# operator edit")
+	webConfig := mustRead(t, filepath.Join(root, webConfigPath))
+	passwordCopy := mustRead(t, filepath.Join(root, passwordFilePath))
 	newV, _, newRPM := buildUpgrade(t)
-	t.Logf("rpm --upgrade:\n%s", rpmCmd(t, root, "--upgrade", "--nodeps", newRPM))
+	out = rpmCmd(t, root, "--upgrade", "--nodeps", newRPM)
+	t.Logf("rpm --upgrade:\n%s", out)
+	checkAuthKept(t, root, out, webConfig, passwordCopy)
 	require.Contains(t, rpmCmd(t, root, "--query", "smm-appliance"), newV.Package)
 	require.True(t, fileContains(t, prom, "# operator edit"), "operator's edit kept")
 	require.False(t, fileContains(t, prom, upgradeMarker))
@@ -113,8 +123,8 @@ func TestRPM(t *testing.T) {
 	}
 	require.Equal(t, user, lookupUser(t, root, "smm-appliance"))
 
-	r = startInRoot(t, root, user.id, group.id, readEnvFile(t, env), web, am, argv...)
-	checkRunning(t, r, "pkgtest-rpm")
+	r = startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
+	checkRunning(t, r, "pkgtest-rpm", password)
 	r.stop(t)
 
 	// Erase: program and unedited configuration gone, edited files saved as
@@ -125,6 +135,8 @@ func TestRPM(t *testing.T) {
 	require.False(t, exists(filepath.Join(root, "etc/smm-appliance/alertmanager.yml")))
 	require.True(t, fileContains(t, prom+".rpmsave", "# operator edit"), "edited config saved as .rpmsave")
 	require.True(t, exists(filepath.Join(root, "var/lib/smm-appliance/tsdb")), "erase keeps the data")
+	require.Equal(t, string(webConfig), string(mustRead(t, filepath.Join(root, webConfigPath))), "erase keeps the web config (not the package's)")
+	require.True(t, exists(filepath.Join(root, passwordFilePath)), "and the password copy")
 	require.Equal(t, user, lookupUser(t, root, "smm-appliance"), "erase keeps the user")
 	_, err = os.Stat(filepath.Join(root, "etc/sysconfig/smm-appliance.rpmsave"))
 	require.NoError(t, err, "edited environment file saved as .rpmsave")

@@ -52,7 +52,8 @@ type Authorizer struct {
 	mtx      sync.Mutex
 	fileMod  time.Time
 	fileSize int64
-	users    map[string]string // user -> bcrypt hash
+	users    map[string]string // user -> bcrypt hash; nil until read
+	lastErr  string            // last error reading the file, logged once
 	cache    map[string]bool   // sha256(user, hash, password) -> ok
 	limiters map[string]*rate.Limiter
 }
@@ -97,24 +98,35 @@ func LoadUsers(path string) (map[string]string, error) {
 }
 
 // usersNow returns the current users, re-reading the file when it changed.
-// A file that became invalid keeps the last good users (and is logged).
-func (a *Authorizer) usersNow() map[string]string {
+// A file that became invalid or unreadable keeps the last good users (and
+// is logged). ok is false while a configured file has not been read
+// successfully yet (deleted or broken after the start-up check): then nobody
+// gets in, rather than everybody as admin.
+func (a *Authorizer) usersNow() (users map[string]string, ok bool) {
 	if a.opts.WebConfigFile == "" {
-		return nil
+		return nil, true
 	}
 	a.mtx.Lock()
 	defer a.mtx.Unlock()
 	fi, err := os.Stat(a.opts.WebConfigFile)
 	if err == nil && (fi.ModTime() != a.fileMod || fi.Size() != a.fileSize || a.users == nil) {
-		users, err := LoadUsers(a.opts.WebConfigFile)
-		if err != nil {
-			a.opts.Logger.Error("web config not reloaded; previous users stay in force", "component", "auth", "err", err)
-		} else {
+		var users map[string]string
+		users, err = LoadUsers(a.opts.WebConfigFile)
+		if err == nil {
 			a.users, a.cache = users, map[string]bool{}
 		}
 		a.fileMod, a.fileSize = fi.ModTime(), fi.Size()
 	}
-	return a.users
+	if err != nil {
+		// Once per distinct error, not once per request.
+		if msg := err.Error(); msg != a.lastErr {
+			a.lastErr = msg
+			a.opts.Logger.Error("web config not read; previous users stay in force (none yet: every request but the health checks is refused)", "component", "auth", "err", err)
+		}
+	} else {
+		a.lastErr = ""
+	}
+	return a.users, a.users != nil
 }
 
 // fakeHash is compared for unknown users so their timing matches known ones.
@@ -170,12 +182,24 @@ func clientAddr(r *http.Request) string {
 }
 
 // Wrap authenticates, applies CSRF and rate-limit checks to writes, and
-// authorises by role.
+// authorises by role. The health checks (Required is RoleNone) pass without
+// any of that.
 func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cfg := a.config.Load()
-		users := a.usersNow()
 		need := Required(r)
+		if need == RoleNone {
+			// Health checks: credentials are not even looked at, so a
+			// probe with a stale password still works and the endpoint
+			// tells nothing about a password either.
+			next.ServeHTTP(w, r)
+			return
+		}
+		cfg := a.config.Load()
+		users, ok := a.usersNow()
+		if !ok {
+			http.Error(w, "authentication unavailable: the web config could not be read (see the log)", http.StatusServiceUnavailable)
+			return
+		}
 		id := Identity{Role: RoleAdmin}
 		if len(users) > 0 {
 			id = Identity{Role: cfg.AnonymousRole, Enabled: true}

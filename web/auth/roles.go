@@ -110,10 +110,23 @@ var adminReads = []string{
 	"/debug/",
 }
 
-// Required returns the role a request needs. The Alertmanager API is also
-// mounted under /alertmanager/ on the web listener: paths are judged after
-// that prefix is removed.
+// publicReads are the health checks: load balancers and kubelet probes
+// carry no password, and the answers say only "healthy" or which part is
+// not ready yet. Exact paths on either listener, nothing below them.
+var publicReads = []string{"/-/healthy", "/-/ready"}
+
+// Required returns the role a request needs; RoleNone means anyone, even
+// with authentication on. The Alertmanager API is also mounted under
+// /alertmanager/ on the web listener: paths are judged after that prefix is
+// removed.
 func Required(r *http.Request) Role {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		for _, h := range publicReads {
+			if r.URL.Path == h {
+				return RoleNone
+			}
+		}
+	}
 	p := strings.TrimPrefix(r.URL.Path, "/alertmanager")
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:

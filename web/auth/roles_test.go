@@ -34,6 +34,12 @@ func TestRequired(t *testing.T) {
 		{"POST", "/api/alertmanager.v1.Something/Call", RoleAdmin}, // unknown writes are admin-only
 		{"GET", "/debug/pprof/heap", RoleAdmin},
 		{"GET", "/", RoleViewer},
+		{"GET", "/-/healthy", RoleNone},
+		{"HEAD", "/-/healthy", RoleNone},
+		{"GET", "/-/ready", RoleNone},
+		{"POST", "/-/healthy", RoleAdmin},            // not a health check
+		{"GET", "/-/healthy/x", RoleViewer},          // exact paths only
+		{"GET", "/alertmanager/-/ready", RoleViewer}, // the listeners' own, not the mounted API's
 	}
 	for _, c := range cases {
 		r := httptest.NewRequest(c.method, c.path, nil)
@@ -84,4 +90,92 @@ func TestMiddleware(t *testing.T) {
 	require.NoError(t, os.WriteFile(webCfg, []byte("basic_auth_users: {}\n"), 0o600))
 	// (From another client: this one is rate limited by now.)
 	require.Equal(t, 200, do("POST", "/-/reload", "", "", map[string]string{"remote": "192.0.2.9:1"}), "no users left: authentication off")
+}
+
+// TestHealthChecksOpen: with users configured and no anonymous access, the
+// health checks answer anyone — without credentials, or with wrong ones, as
+// a probe with a stale password sends — while everything else still needs a
+// password.
+func TestHealthChecksOpen(t *testing.T) {
+	dir := t.TempDir()
+	h, err := bcrypt.GenerateFromPassword([]byte("pw-admin"), bcrypt.MinCost)
+	require.NoError(t, err)
+	webCfg := filepath.Join(dir, "web.yml")
+	require.NoError(t, os.WriteFile(webCfg, []byte("basic_auth_users:\n  admin: "+string(h)+"\n"), 0o600))
+	var events []Event
+	a := New(Options{WebConfigFile: webCfg, Logger: promslog.NewNopLogger(), Audit: func(e Event) { events = append(events, e) }})
+	a.ApplyConfig(Config{Users: map[string]Role{"admin": RoleAdmin}})
+	handler := a.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	cases := []struct {
+		method, path string
+		user, pass   string
+		want         int
+	}{
+		{"GET", "/-/healthy", "", "", 200},
+		{"HEAD", "/-/healthy", "", "", 200},
+		{"GET", "/-/ready", "", "", 200},
+		{"HEAD", "/-/ready", "", "", 200},
+		{"GET", "/-/healthy", "admin", "stale", 200},
+		{"GET", "/-/ready", "nobody", "x", 200},
+		{"GET", "/api/v1/query", "", "", 401},
+		{"GET", "/api/v2/alerts", "", "", 401},
+		{"GET", "/", "", "", 401},
+		{"GET", "/metrics", "", "", 401},
+		{"GET", "/-/healthy/../api/v1/query", "", "", 401},
+		{"GET", "/alertmanager/-/healthy", "", "", 401},
+		{"POST", "/-/healthy", "", "", 401},
+		{"POST", "/-/reload", "", "", 401},
+		{"GET", "/api/v1/query", "admin", "stale", 401},
+		{"POST", "/-/reload", "admin", "pw-admin", 200},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest(c.method, "/", nil)
+		r.URL.Path = c.path // unclean paths as a client may send them
+		if c.user != "" {
+			r.SetBasicAuth(c.user, c.pass)
+		}
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		require.Equal(t, c.want, w.Code, "%s %s as %q", c.method, c.path, c.user)
+	}
+	for _, e := range events {
+		require.NotContains(t, e.Path, "/-/healthy", "health checks are not audited")
+		require.NotContains(t, e.Path, "/-/ready", "health checks are not audited")
+	}
+}
+
+// TestWebConfigFailsClosed: a configured web config that cannot be read (here:
+// deleted after the start-up check, before any request) lets nobody in but
+// the health checks, rather than turning authentication off; once it is
+// there, its users apply, and deleting it later keeps them.
+func TestWebConfigFailsClosed(t *testing.T) {
+	webCfg := filepath.Join(t.TempDir(), "web.yml")
+	a := New(Options{WebConfigFile: webCfg, Logger: promslog.NewNopLogger()})
+	a.ApplyConfig(Config{Users: map[string]Role{"admin": RoleAdmin}})
+	handler := a.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	do := func(method, path, user, pass string) int {
+		r := httptest.NewRequest(method, path, nil)
+		if user != "" {
+			r.SetBasicAuth(user, pass)
+		}
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		return w.Code
+	}
+	require.Equal(t, 503, do("GET", "/api/v1/query", "", ""))
+	require.Equal(t, 503, do("POST", "/-/reload", "admin", "anything"))
+	require.Equal(t, 200, do("GET", "/-/ready", "", ""))
+
+	require.NoError(t, os.WriteFile(webCfg, []byte("basic_auth_users: [broken\n"), 0o600))
+	require.Equal(t, 503, do("GET", "/api/v1/query", "", ""), "a broken file fails closed too")
+
+	h, err := bcrypt.GenerateFromPassword([]byte("pw-admin"), bcrypt.MinCost)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(webCfg, []byte("basic_auth_users:\n  admin: "+string(h)+"\n"), 0o600))
+	require.Equal(t, 401, do("GET", "/api/v1/query", "", ""))
+	require.Equal(t, 200, do("POST", "/-/reload", "admin", "pw-admin"))
+
+	require.NoError(t, os.Remove(webCfg))
+	require.Equal(t, 401, do("GET", "/api/v1/query", "", ""), "deleting the file does not turn authentication off")
+	require.Equal(t, 200, do("POST", "/-/reload", "admin", "pw-admin"))
 }
