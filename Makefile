@@ -70,7 +70,8 @@ browser:
 # A short run of every fuzz target; longer runs: FUZZTIME=5m make fuzz-quick.
 FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzExpand:./appliance/envsubst FuzzExpandYAML:./appliance/envsubst \
-	FuzzLoadAlertmanager:./appliance/configfiles FuzzAlertPostBody:./web FuzzAckRequest:./web
+	FuzzLoadAlertmanager:./appliance/configfiles FuzzAlertPostBody:./web FuzzAckRequest:./web \
+	FuzzSilencePost:./web FuzzMatcherFilter:./web
 # A target fails on a crasher ("Failing input written to …", kept in
 # testdata/fuzz); a fuzzing-engine stall on a loaded machine ("context deadline
 # exceeded" with no input) is reported but does not fail the run.
