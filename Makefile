@@ -68,7 +68,7 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 # A short run of every fuzz target; longer runs: FUZZTIME=5m make fuzz-quick.
-FUZZTIME ?= 10s
+FUZZTIME ?= 30s
 FUZZ_TARGETS := FuzzExpand:./appliance/envsubst FuzzExpandYAML:./appliance/envsubst \
 	FuzzLoadAlertmanager:./appliance/configfiles FuzzAlertPostBody:./web FuzzAckRequest:./web \
 	FuzzSilencePost:./web FuzzMatcherFilter:./web
