@@ -324,22 +324,27 @@ func (r *runner) queries(ctx context.Context, in *instance, sys *System, run Ing
 	return nil
 }
 
+// startAlertRun starts sys with the alert runs' configuration: scrape and evaluation every
+// second, the harness as exporter and webhook, the benchmark's rules.
+func (r *runner) startAlertRun(ctx context.Context, sim *simulator, sys *System, dirName string) (*instance, error) {
+	return startSystem(ctx, sys, filepath.Join(r.opts.WorkDir, "alerts", dirName), ConfigParams{
+		Source:         r.opts.Configs,
+		ScrapeInterval: time.Second,
+		EvalInterval:   time.Second,
+		Targets:        sim.targets,
+		Exporter:       r.harness.addr,
+		Webhook:        r.harness.webhookURL(),
+		BenchRules:     true,
+	})
+}
+
 // alerts measures one system on the alert run: end-to-end latency of threshold crossings,
 // then a storm from one rule, then a storm POSTed to the v2 API.
 func (r *runner) alerts(ctx context.Context, sim *simulator, sys *System) error {
 	p := r.opts.Profile
 	h := r.harness
 	h.reset()
-	dir := filepath.Join(r.opts.WorkDir, "alerts", sys.Name)
-	in, err := startSystem(ctx, sys, dir, ConfigParams{
-		Source:         r.opts.Configs,
-		ScrapeInterval: time.Second,
-		EvalInterval:   time.Second,
-		Targets:        sim.targets,
-		Exporter:       h.addr,
-		Webhook:        h.webhookURL(),
-		BenchRules:     true,
-	})
+	in, err := r.startAlertRun(ctx, sim, sys, sys.Name)
 	if err != nil {
 		return err
 	}
@@ -458,15 +463,7 @@ func (r *runner) groupedStorm(ctx context.Context, sim *simulator, sys *System) 
 	p := r.opts.Profile
 	h := r.harness
 	h.reset()
-	in, err := startSystem(ctx, sys, filepath.Join(r.opts.WorkDir, "alerts", sys.Name+"-grouped"), ConfigParams{
-		Source:         r.opts.Configs,
-		ScrapeInterval: time.Second,
-		EvalInterval:   time.Second,
-		Targets:        sim.targets,
-		Exporter:       h.addr,
-		Webhook:        h.webhookURL(),
-		BenchRules:     true,
-	})
+	in, err := r.startAlertRun(ctx, sim, sys, sys.Name+"-grouped")
 	if err != nil {
 		return err
 	}
