@@ -342,8 +342,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 			Status:       a.status,
 			Audit:        a.audit,
 		}).Handler(),
-		Auth:          a.auth,
-		WebConfigFile: o.WebConfigFile,
+		Auth: a.auth,
 	}); err != nil {
 		return nil, err
 	}

@@ -74,8 +74,6 @@ type Options struct {
 	Appliance http.Handler
 	// Auth authenticates and authorises every request on both listeners.
 	Auth *auth.Authorizer
-	// WebConfigFile holds TLS settings (and users, read by Auth).
-	WebConfigFile string
 }
 
 // Server owns the listeners. It serves from Start, before the rest of the

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,7 +102,7 @@ func (s *Store) snapshot(w io.Writer) (int64, error) {
 		list = append(list, clone(st))
 	}
 	s.mtx.Unlock()
-	slices.SortFunc(list, func(a, b State) int { return compare(a.Fingerprint, b.Fingerprint) })
+	slices.SortFunc(list, func(a, b State) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	cw := &countingWriter{w: w}
 	err := json.NewEncoder(cw).Encode(list)
 	return cw.n, err
@@ -137,18 +138,8 @@ func (s *Store) List() []State {
 	for _, st := range s.states {
 		out = append(out, clone(st))
 	}
-	slices.SortFunc(out, func(a, b State) int { return compare(a.Fingerprint, b.Fingerprint) })
+	slices.SortFunc(out, func(a, b State) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
 	return out
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func clone(st *State) State {
