@@ -48,13 +48,15 @@ func TestScale(t *testing.T) {
 		getJSON(t, a.web+"/api/v1/status/tsdb", &tsdb)
 		return tsdb.Data.HeadStats.NumSeries >= scaleSeries
 	})
-	ingested := time.Since(start)
-
 	// Every synthetic series, not only enough series counting the appliance's own.
-	r := query(t, a, `count(smm_bench_series_value)`, time.Time{})
-	require.Len(t, r, 1)
-	require.Equal(t, strconv.Itoa(scaleSeries), r[0].Value[1])
-	r = query(t, a, `count(up{job="smm-bench"} == 1)`, time.Time{})
+	// A series enters the head when its scrape's appender creates it and becomes
+	// queryable when that appender commits, so the count is waited for too.
+	waitFor(t, time.Minute, "100k synthetic series queryable", func() bool {
+		r := query(t, a, `count(smm_bench_series_value)`, time.Time{})
+		return len(r) == 1 && r[0].Value[1] == strconv.Itoa(scaleSeries)
+	})
+	ingested := time.Since(start)
+	r := query(t, a, `count(up{job="smm-bench"} == 1)`, time.Time{})
 	require.Len(t, r, 1)
 	require.Equal(t, strconv.Itoa(scaleTargets), r[0].Value[1])
 	var dur struct {
