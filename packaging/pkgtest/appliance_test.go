@@ -253,6 +253,23 @@ func smmRuleGroups(t *testing.T) []string {
 // admin password: authentication on both listeners (checkAuth), the SMM rule
 // groups, the environment label from the environment file, and no scrape
 // target but the appliance itself (the shipped target files are empty).
+// runAsUnit starts the installed appliance the way its systemd unit does —
+// the unit's user, ExecStart and environment plus the environment file, with
+// SMM_ENVIRONMENT and listen addresses appended to that file — checks it
+// serves with the generated admin password, and stops it. It returns the
+// service's environment and the unit's User= for further checks.
+func runAsUnit(t *testing.T, root, unit, envFile string, uid, gid int, environment, password string) (svcEnv map[string]string, unitUser string) {
+	t.Helper()
+	web, am, opts := listenOpts(t)
+	appendEnv(t, envFile, "SMM_ENVIRONMENT="+environment, "SMM_APPLIANCE_OPTS="+opts)
+	execStart, unitUser := unitService(t, unit)
+	svcEnv = serviceEnv(t, unit, envFile)
+	r := startInRoot(t, root, uid, gid, svcEnv, web, am, expandExecStart(execStart, svcEnv)...)
+	checkRunning(t, r, environment, password)
+	r.stop(t)
+	return svcEnv, unitUser
+}
+
 func checkRunning(t *testing.T, r *running, environment, password string) {
 	t.Helper()
 	checkAuth(t, r, password)

@@ -49,14 +49,7 @@ func TestBundle(t *testing.T) {
 	require.True(t, fileContains(t, unit, "Documentation=file:/usr/local/share/doc/smm-appliance/install.md"))
 
 	env := filepath.Join(root, "etc/default/smm-appliance")
-	web, am, opts := listenOpts(t)
-	appendEnv(t, env, "SMM_ENVIRONMENT=pkgtest-bundle", "SMM_APPLIANCE_OPTS="+opts)
-	execStart, _ := unitService(t, unit)
-	svcEnv := serviceEnv(t, unit, env)
-	argv := expandExecStart(execStart, svcEnv)
-	r := startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
-	checkRunning(t, r, "pkgtest-bundle", password)
-	r.stop(t)
+	runAsUnit(t, root, unit, env, user.id, group.id, "pkgtest-bundle", password)
 
 	// Again, as an upgrade: the edit and the environment file are kept, the
 	// default lands beside the edited file, the user is not duplicated.

@@ -79,16 +79,9 @@ func TestDeb(t *testing.T) {
 	// the environment file.
 	env := filepath.Join(root, "etc/default/smm-appliance")
 	unit := filepath.Join(root, "usr/lib/systemd/system/smm-appliance.service")
-	web, am, opts := listenOpts(t)
-	appendEnv(t, env, "SMM_ENVIRONMENT=pkgtest-deb", "SMM_APPLIANCE_OPTS="+opts)
-	execStart, unitUser := unitService(t, unit)
+	svcEnv, unitUser := runAsUnit(t, root, unit, env, user.id, group.id, "pkgtest-deb", password)
 	require.Equal(t, "smm-appliance", unitUser)
-	svcEnv := serviceEnv(t, unit, env)
 	require.Equal(t, "/etc/smm-appliance/web.yml", svcEnv["SMM_WEB_CONFIG_FILE"], "the unit points at the web config")
-	argv := expandExecStart(execStart, svcEnv)
-	r := startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
-	checkRunning(t, r, "pkgtest-deb", password)
-	r.stop(t)
 	require.True(t, exists(filepath.Join(root, "var/lib/smm-appliance/tsdb")), "data written to the state directory")
 
 	// The operator edits prometheus.yml and adds a target file.
@@ -115,10 +108,8 @@ func TestDeb(t *testing.T) {
 	checkConfigTree(t, root, group.id)
 
 	// The upgraded installation starts with the edited configuration and the
-	// data of the first run.
-	r = startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
-	checkRunning(t, r, "pkgtest-deb", password)
-	r.stop(t)
+	// data of the first run, started as the upgraded unit starts it.
+	runAsUnit(t, root, unit, env, user.id, group.id, "pkgtest-deb", password)
 
 	// An upgrade from a version that had no web config (here: the file
 	// deleted, then the package configured again) creates one and prints

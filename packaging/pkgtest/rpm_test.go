@@ -89,14 +89,7 @@ func TestRPM(t *testing.T) {
 
 	env := filepath.Join(root, "etc/sysconfig/smm-appliance")
 	unit := filepath.Join(root, "usr/lib/systemd/system/smm-appliance.service")
-	web, am, opts := listenOpts(t)
-	appendEnv(t, env, "SMM_ENVIRONMENT=pkgtest-rpm", "SMM_APPLIANCE_OPTS="+opts)
-	execStart, _ := unitService(t, unit)
-	svcEnv := serviceEnv(t, unit, env)
-	argv := expandExecStart(execStart, svcEnv)
-	r := startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
-	checkRunning(t, r, "pkgtest-rpm", password)
-	r.stop(t)
+	runAsUnit(t, root, unit, env, user.id, group.id, "pkgtest-rpm", password)
 
 	// Upgrade over an edited prometheus.yml: %config(noreplace) keeps it and
 	// writes the new default as .rpmnew; the unedited alertmanager.yml is
@@ -123,9 +116,7 @@ func TestRPM(t *testing.T) {
 	}
 	require.Equal(t, user, lookupUser(t, root, "smm-appliance"))
 
-	r = startInRoot(t, root, user.id, group.id, svcEnv, web, am, argv...)
-	checkRunning(t, r, "pkgtest-rpm", password)
-	r.stop(t)
+	runAsUnit(t, root, unit, env, user.id, group.id, "pkgtest-rpm", password)
 
 	// Erase: program and unedited configuration gone, edited files saved as
 	// .rpmsave, data and user kept.
