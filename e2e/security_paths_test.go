@@ -145,7 +145,14 @@ func TestSecurityPathsNormalized(t *testing.T) {
 	seen := 0
 	for _, ep := range adminOnly {
 		// The plain path works for an admin, so the variants are real.
-		code, body := s.as(t, "admin", "GET", ep.base+ep.path+ep.query, nil, nil)
+		// (Scrape pools appear once the scrape manager has the config.)
+		var code int
+		var body string
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if code, body = s.as(t, "admin", "GET", ep.base+ep.path+ep.query, nil, nil); code == http.StatusOK || time.Now().After(deadline) {
+				break
+			}
+		}
 		require.Equal(t, http.StatusOK, code, "%s as admin: %s", ep.path, body)
 		for _, p := range pathVariants(ep.path) {
 			u := ep.base + p + ep.query

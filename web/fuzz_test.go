@@ -38,6 +38,6 @@ func FuzzAckRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest(http.MethodPost, "/api/v1/appliance/acks", bytes.NewReader(body))
 		var req ackRequest
-		_ = decodeStrict(r, &req)
+		_ = decodeStrict(httptest.NewRecorder(), r, maxBody, &req)
 	})
 }
