@@ -102,3 +102,10 @@ func TestMachineWritesNotRateLimited(t *testing.T) {
 	}
 	require.Equal(t, map[int]int{200: 2, 429: 18}, codes, "people's writes keep the limit")
 }
+
+func BenchmarkDecide(b *testing.B) {
+	r := httptest.NewRequest(http.MethodPost, "/api/v2/alerts", nil)
+	for b.Loop() {
+		Decide(r)
+	}
+}

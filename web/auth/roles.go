@@ -186,8 +186,25 @@ var routes = []route{
 	{"DELETE", "/api/v2/silence/*", RoleOperator, false},
 }
 
-func (rt route) matches(method, p string) bool {
-	switch rt.method {
+// pattern is a route's pattern split into segments, once.
+type pattern struct {
+	segs    []string
+	subtree bool // the pattern ended in /** (not in segs)
+}
+
+// routePatterns[i] is routes[i].pattern split.
+var routePatterns = func() []pattern {
+	out := make([]pattern, len(routes))
+	for i, rt := range routes {
+		pat, subtree := strings.CutSuffix(rt.pattern, "/**")
+		out[i] = pattern{strings.Split(pat, "/"), subtree}
+	}
+	return out
+}()
+
+// matches reports whether routes[i] covers method on a path split into segs.
+func matches(i int, method string, segs []string) bool {
+	switch rt := routes[i]; rt.method {
 	case "*", method:
 	case http.MethodGet:
 		if method != http.MethodHead && method != http.MethodOptions {
@@ -196,16 +213,12 @@ func (rt route) matches(method, p string) bool {
 	default:
 		return false
 	}
-	pat, ok := strings.CutSuffix(rt.pattern, "/**")
-	if ok {
-		return p == pat || strings.HasPrefix(p, pat+"/")
-	}
-	ps, ss := strings.Split(pat, "/"), strings.Split(p, "/")
-	if len(ps) != len(ss) {
+	ps := routePatterns[i]
+	if len(segs) < len(ps.segs) || (!ps.subtree && len(segs) != len(ps.segs)) {
 		return false
 	}
-	for i := range ps {
-		if ps[i] != ss[i] && (ps[i] != "*" || ss[i] == "") {
+	for j, want := range ps.segs {
+		if want != segs[j] && (want != "*" || segs[j] == "") {
 			return false
 		}
 	}
@@ -269,8 +282,9 @@ func decide(method, p string) Decision {
 		}
 		p = RoutePath(rest)
 	}
-	for _, rt := range routes {
-		if rt.matches(method, p) {
+	segs := strings.Split(p, "/")
+	for i, rt := range routes {
+		if matches(i, method, segs) {
 			return Decision{Role: rt.role, Machine: rt.machine}
 		}
 	}
