@@ -260,7 +260,7 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 		s.readyWrap,
 		o.Storage,
 		o.Storage.Dir(),
-		true,  // admin APIs (snapshot, delete series); guarded by roles in a later issue
+		true,  // admin APIs (snapshot, delete series); admin role only (auth)
 		false, // search API
 		0,
 		s.logger.With("component", "api"),
@@ -292,7 +292,8 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 
 	mux := http.NewServeMux()
 	s.lifecycle(mux)
-	// Push receivers get a body limit; the API handlers have none.
+	// Push receivers get a body limit (the API handlers have none); the
+	// notifications routes, not wired, answer 404.
 	mux.Handle("/api/v1/", unserved(limitPushBodies(r)))
 	if o.Appliance != nil {
 		mux.Handle("/api/v1/appliance/", o.Appliance)
