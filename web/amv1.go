@@ -14,13 +14,6 @@ type alertmanagerV1 struct {
 	v2 http.Handler
 }
 
-type v1Response struct {
-	Status    string `json:"status"`
-	Data      any    `json:"data,omitempty"`
-	ErrorType string `json:"errorType,omitempty"`
-	Error     string `json:"error,omitempty"`
-}
-
 func (a alertmanagerV1) getV2(r *http.Request, path string, into any) (int, error) {
 	req := r.Clone(r.Context())
 	req.URL.Path = path
@@ -36,22 +29,6 @@ func (a alertmanagerV1) getV2(r *http.Request, path string, into any) (int, erro
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
-
-func writeV1(w http.ResponseWriter, code int, data any, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	resp := v1Response{Status: "success", Data: data}
-	if err != nil {
-		if code == http.StatusOK {
-			code = http.StatusInternalServerError
-		}
-		resp = v1Response{Status: "error", ErrorType: "server_error", Error: err.Error()}
-		if code < 500 {
-			resp.ErrorType = "bad_data"
-		}
-	}
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(resp)
-}
 
 // v1Alert is the alert shape of Alertmanager's v1 API.
 type v1Alert struct {
@@ -80,7 +57,7 @@ func (a alertmanagerV1) alerts(w http.ResponseWriter, r *http.Request) {
 	// in both versions and pass through.
 	code, err := a.getV2(r, "/api/v2/alerts", &v2)
 	if err != nil {
-		writeV1(w, code, nil, err)
+		writeAPI(w, code, nil, err)
 		return
 	}
 	out := make([]v1Alert, 0, len(v2))
@@ -98,7 +75,7 @@ func (a alertmanagerV1) alerts(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v1)
 	}
-	writeV1(w, http.StatusOK, out, nil)
+	writeAPI(w, http.StatusOK, out, nil)
 }
 
 func (a alertmanagerV1) status(w http.ResponseWriter, r *http.Request) {
@@ -110,10 +87,10 @@ func (a alertmanagerV1) status(w http.ResponseWriter, r *http.Request) {
 	}
 	code, err := a.getV2(r, "/api/v2/status", &v2)
 	if err != nil {
-		writeV1(w, code, nil, err)
+		writeAPI(w, code, nil, err)
 		return
 	}
-	writeV1(w, http.StatusOK, map[string]any{
+	writeAPI(w, http.StatusOK, map[string]any{
 		"configYAML":    v2.Config.Original,
 		"versionInfo":   v2.VersionInfo,
 		"uptime":        v2.Uptime,

@@ -1,15 +1,11 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/console"
@@ -25,26 +21,6 @@ type ApplianceAPI struct {
 	Alertmanager http.Handler // for the v2 alert list, so both views agree
 	Status       func() map[string]any
 	Audit        *audit.Log
-}
-
-type apiResponse struct {
-	Status    string `json:"status"`
-	Data      any    `json:"data,omitempty"`
-	ErrorType string `json:"errorType,omitempty"`
-	Error     string `json:"error,omitempty"`
-}
-
-func writeAPI(w http.ResponseWriter, code int, data any, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	resp := apiResponse{Status: "success", Data: data}
-	if err != nil {
-		resp = apiResponse{Status: "error", ErrorType: "bad_data", Error: err.Error()}
-		if code >= 500 {
-			resp.ErrorType = "internal"
-		}
-	}
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(resp)
 }
 
 // Handler routes the appliance API.
@@ -73,7 +49,7 @@ func (a *ApplianceAPI) Handler() http.Handler {
 	return mux
 }
 
-// maxBody bounds write request bodies.
+// maxBody bounds the appliance API's write request bodies.
 const maxBody = 1 << 20
 
 type ackRequest struct {
@@ -83,34 +59,10 @@ type ackRequest struct {
 	Comment      string   `json:"comment"`
 }
 
-// decodeStrict decodes a bounded JSON body, refusing unknown fields,
-// trailing data and invalid UTF-8.
-func decodeStrict(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return fmt.Errorf("read body: %w", err)
-	}
-	if len(b) > maxBody {
-		return fmt.Errorf("body over %d bytes", maxBody)
-	}
-	if !utf8.Valid(b) {
-		return errors.New("body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("invalid JSON body: %w", err)
-	}
-	if dec.More() {
-		return errors.New("invalid JSON body: trailing data")
-	}
-	return nil
-}
-
 func (a *ApplianceAPI) ack(w http.ResponseWriter, r *http.Request) {
 	var req ackRequest
-	if err := decodeStrict(r, &req); err != nil {
-		writeAPI(w, http.StatusBadRequest, nil, err)
+	if err := decodeStrict(w, r, maxBody, &req); err != nil {
+		writeAPI(w, statusOf(err), nil, err)
 		return
 	}
 	fps := req.Fingerprints

@@ -23,7 +23,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +36,7 @@ import (
 	"github.com/prometheus/prometheus/rules"
 	promscrape "github.com/prometheus/prometheus/scrape"
 	promstorage "github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/features"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
 	"github.com/smm-architect/smm-appliance/storage"
@@ -166,9 +166,9 @@ func (s *Server) Activate(o Options) error {
 		return err
 	}
 	amMux := s.alertmanagerMux()
-	var promH, amH http.Handler = promMux, amMux
+	var promH, amH http.Handler = upperMethod(promMux), upperMethod(amMux)
 	if o.Auth != nil {
-		promH, amH = o.Auth.Wrap(promMux), o.Auth.Wrap(amMux)
+		promH, amH = o.Auth.Wrap(promH), o.Auth.Wrap(amH)
 	}
 	selfMux := http.NewServeMux()
 	selfMux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
@@ -260,7 +260,7 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 		s.readyWrap,
 		o.Storage,
 		o.Storage.Dir(),
-		true,  // admin APIs (snapshot, delete series); guarded by roles in a later issue
+		true,  // admin APIs (snapshot, delete series); admin role only (auth)
 		false, // search API
 		0,
 		s.logger.With("component", "api"),
@@ -281,7 +281,7 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 		5*time.Minute,
 		false, false,
 		nil,
-		nil,
+		features.DefaultRegistry, // what the Prometheus libraries register; /api/v1/features
 		apiv1.OpenAPIOptions{ExternalURL: o.ExternalURL.String(), Version: version.Version},
 		parser.NewParser(parser.Options{}),
 		false,
@@ -292,8 +292,9 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 
 	mux := http.NewServeMux()
 	s.lifecycle(mux)
-	// Push receivers get a body limit; the API handlers have none.
-	mux.Handle("/api/v1/", limitPushBodies(r))
+	// Push receivers get a body limit (the API handlers have none); the
+	// notifications routes, not wired, answer 404.
+	mux.Handle("/api/v1/", unserved(limitPushBodies(r)))
 	if o.Appliance != nil {
 		mux.Handle("/api/v1/appliance/", o.Appliance)
 	}
@@ -301,7 +302,7 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 	// setups that expose a single port.
 	amMux := http.NewServeMux()
 	alertmanagerV1{v2: o.Alertmanager}.register(amMux, "")
-	amMux.Handle("/", limitAlertmanagerBodies(o.Alertmanager))
+	amMux.Handle("/", alertmanagerAPI(o.Alertmanager))
 	mux.Handle("/alertmanager/", http.StripPrefix("/alertmanager", amMux))
 	// The operator console, served from the binary.
 	mux.Handle("/", ui.Handler())
@@ -312,7 +313,7 @@ func (s *Server) alertmanagerMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	s.lifecycle(mux)
 	alertmanagerV1{v2: s.opts.Alertmanager}.register(mux, "")
-	mux.Handle("/", limitAlertmanagerBodies(s.opts.Alertmanager))
+	mux.Handle("/", alertmanagerAPI(s.opts.Alertmanager))
 	return mux
 }
 
@@ -339,12 +340,6 @@ type noAlertmanagers struct{}
 func (noAlertmanagers) Alertmanagers() []*url.URL        { return nil }
 func (noAlertmanagers) DroppedAlertmanagers() []*url.URL { return nil }
 
-// WriteJSON writes v as a JSON response.
-func WriteJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 // maxPushBody bounds one remote write or OTLP request (compressed). It is
 // below the OTLP handler's own 32 MiB read limit, so an oversized request is
 // refused here, with 413, before anything decodes a truncated body.
@@ -352,18 +347,10 @@ const maxPushBody = 16 << 20
 
 func limitPushBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && (r.URL.Path == "/api/v1/write" || strings.HasPrefix(r.URL.Path, "/api/v1/otlp/")) {
-			if r.ContentLength > maxPushBody {
-				http.Error(w, fmt.Sprintf("request body over %d bytes", maxPushBody), http.StatusRequestEntityTooLarge)
-				return
-			}
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxPushBody+1))
+		if p := auth.RoutePath(r.URL.Path); r.Method == http.MethodPost && (p == "/api/v1/write" || strings.HasPrefix(p, "/api/v1/otlp/")) {
+			body, err := readBody(w, r, maxPushBody)
 			if err != nil {
-				http.Error(w, fmt.Sprintf("read request body: %s", err), http.StatusBadRequest)
-				return
-			}
-			if len(body) > maxPushBody {
-				http.Error(w, fmt.Sprintf("request body over %d bytes", maxPushBody), http.StatusRequestEntityTooLarge)
+				http.Error(w, err.Error(), statusOf(err))
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -381,43 +368,80 @@ const (
 	maxOtherBody   = 1 << 20
 )
 
+// limitAlertmanagerBodies bounds and checks what is written to the
+// Alertmanager API. It compares the path the Alertmanager's router serves
+// (go-openapi cleans it and drops a trailing slash), so /api/v2/alerts/
+// gets the alert limits too.
 func limitAlertmanagerBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Body != nil {
+			p := auth.RoutePath(r.URL.Path)
 			limit := int64(maxOtherBody)
-			if r.URL.Path == "/api/v2/alerts" {
+			if p == "/api/v2/alerts" {
 				limit = maxAlertsBody
-			} else if r.URL.Path == "/api/v2/silences" {
+			} else if p == "/api/v2/silences" {
 				limit = maxSilenceBody
 			}
-			if r.ContentLength > limit {
-				http.Error(w, fmt.Sprintf("request body over %d bytes", limit), http.StatusRequestEntityTooLarge)
-				return
+			body, err := readBody(w, r, limit)
+			if err == nil {
+				err = checkJSONText(body)
 			}
-			// Read the (bounded) body once to refuse invalid UTF-8: Go's
-			// JSON decoder would silently turn it into U+FFFD, so a label
-			// would not be what the client sent.
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+			if err == nil && r.Method == http.MethodPost && p == "/api/v2/alerts" {
+				err = checkAlertSizes(body)
+			}
 			if err != nil {
-				code := http.StatusBadRequest
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					code = http.StatusRequestEntityTooLarge
-				}
-				http.Error(w, fmt.Sprintf("read request body: %s", err), code)
+				http.Error(w, err.Error(), statusOf(err))
 				return
-			}
-			if !utf8.Valid(body) {
-				http.Error(w, "request body is not valid UTF-8", http.StatusBadRequest)
-				return
-			}
-			if r.Method == http.MethodPost && r.URL.Path == "/api/v2/alerts" {
-				if err := checkAlertSizes(body); err != nil {
-					http.Error(w, err.Error(), http.StatusBadRequest)
-					return
-				}
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// alertmanagerAPI serves the embedded Alertmanager's v2 API (and its v1
+// "gone" answers) and nothing else of it: Alertmanager 0.35 also serves an
+// experimental ConnectRPC API under /api/ (Connect, gRPC-Web, gRPC health
+// and reflection) and native gRPC at the root, which bypass the v2 API's
+// routes and return the configuration. Those answer 404 here, whatever the
+// role; the role table does not list them either.
+func alertmanagerAPI(am http.Handler) http.Handler {
+	guarded := limitAlertmanagerBodies(am)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := auth.RoutePath(r.URL.Path)
+		ct := strings.ToLower(r.Header.Get("Content-Type"))
+		if strings.HasPrefix(ct, "application/grpc") || strings.HasPrefix(ct, "application/connect") ||
+			!(strings.HasPrefix(p, "/api/v2/") || strings.HasPrefix(p, "/api/v1/")) {
+			http.NotFound(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
+}
+
+// upperMethod passes the method on in upper case, so that every check and
+// router sees the one go-openapi serves (a "post" would otherwise miss Go's
+// ServeMux patterns and the body checks, and still be served as a POST).
+// The authorizer does the same; this covers a server without one.
+func upperMethod(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m := strings.ToUpper(r.Method); m != r.Method {
+			r = r.WithContext(r.Context())
+			r.Method = m
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// unserved answers 404 on the Prometheus API routes the appliance does not
+// wire: the notifications API (nil getters in the upstream handler panic),
+// as a Prometheus without them would answer.
+func unserved(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch auth.RoutePath(r.URL.Path) {
+		case "/api/v1/notifications", "/api/v1/notifications/live":
+			http.NotFound(w, r)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,10 +184,17 @@ func clientAddr(r *http.Request) string {
 
 // Wrap authenticates, applies CSRF and rate-limit checks to writes, and
 // authorises by role. The health checks (Required is RoleNone) pass without
-// any of that.
+// any of that. The method goes on in upper case, as it was judged: every
+// later check and router sees the same one (go-openapi upper-cases it for
+// itself, Go's ServeMux does not).
 func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		need := Required(r)
+		if m := strings.ToUpper(r.Method); m != r.Method {
+			r = r.WithContext(r.Context())
+			r.Method = m
+		}
+		d := Decide(r)
+		need := d.Role
 		if need == RoleNone {
 			// Health checks: credentials are not even looked at, so a
 			// probe with a stale password still works and the endpoint
@@ -227,7 +235,10 @@ func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 				http.Error(w, err.Error(), http.StatusForbidden)
 				return
 			}
-			if !a.allow(clientAddr(r)) {
+			// Alerts, remote write and OTLP come from machines that
+			// retry or drop what is refused: they are bounded by body and
+			// label limits, not by rate. People's writes keep the limit.
+			if !d.Machine && !a.allow(clientAddr(r)) {
 				w.Header().Set("Retry-After", "1")
 				http.Error(w, "too many write requests from this client", http.StatusTooManyRequests)
 				return
