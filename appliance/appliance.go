@@ -261,20 +261,18 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, err
 	}
 
-	a.audit, err = audit.Open(filepath.Join(o.StoragePath, auditDir), 10<<20, 5)
+	a.audit, err = audit.Open(audit.Options{Dir: filepath.Join(o.StoragePath, auditDir), MaxBytes: int64(o.AuditRetentionSize), MaxAge: time.Duration(o.AuditRetentionTime)})
 	if err != nil {
 		return nil, err
 	}
 	a.cleanups = append(a.cleanups, a.audit.Close)
+	auditRec := audit.NewRecorder(a.writeAudit, reg)
+	a.cleanups = append(a.cleanups, auditRec.Close)
 	a.auth = auth.New(auth.Options{
 		WebConfigFile: o.WebConfigFile,
 		Logger:        logger,
 		Audit: func(e auth.Event) {
-			ev := e.Kind
-			if e.Kind == "write" || e.Kind == "admin_read" {
-				ev = audit.EventFor(e.Method, e.Path)
-			}
-			a.writeAudit(audit.Entry{Event: ev, User: e.User, Role: e.Role.String(), Remote: e.Remote, Method: e.Method, Path: e.Path, Status: e.Status})
+			auditRec.Request(audit.Request{Kind: e.Kind, User: e.User, Role: e.Role.String(), Remote: e.Remote, Method: e.Method, Path: e.Path, Status: e.Status})
 		},
 	})
 	a.reloads.prepare = func(set *configfiles.Set) error { return addSelfScrape(set.Prometheus, selfLn.Addr()) }

@@ -51,6 +51,9 @@ type Options struct {
 	HistoryRetentionTime model.Duration
 	HistoryRetentionSize units.Base2Bytes
 
+	AuditRetentionTime model.Duration
+	AuditRetentionSize units.Base2Bytes
+
 	// Flags is filled by RegisterFlags for /api/v1/status/flags.
 	Flags map[string]string
 }
@@ -105,6 +108,10 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		Default("30d").SetValue(&o.HistoryRetentionTime)
 	cmd.Flag("history.retention.size", "Maximum size of the notification history on disk.").
 		Default("256MB").BytesVar(&o.HistoryRetentionSize)
+	cmd.Flag("audit.retention.time", "How long to keep audit log entries (0: until --audit.retention.size).").
+		Default("90d").SetValue(&o.AuditRetentionTime)
+	cmd.Flag("audit.retention.size", "Maximum size of the audit log on disk (five files).").
+		Default("50MB").BytesVar(&o.AuditRetentionSize)
 	cmd.Flag("auto-gomemlimit", "Set GOMEMLIMIT from the cgroup's (or else the machine's) memory limit, as Prometheus does.").
 		Default("true").BoolVar(&o.AutoGoMemLimit)
 	cmd.Flag("auto-gomemlimit.ratio", "Share of the detected memory limit given to GOMEMLIMIT.").
