@@ -129,7 +129,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("listen for self-scrape: %w", err), promLn.Close(), amLn.Close())
 	}
-	a.web = web.NewServer(promLn, amLn, selfLn, o.WebConfigFile, logger)
+	a.web = web.NewServer(promLn, amLn, selfLn, o.WebConfigFile, o.WebMaxConnections, logger)
 	a.cleanups = append(a.cleanups, func() error {
 		// Run shuts the server down on a normal stop; this is for a New
 		// that failed half way.

@@ -24,6 +24,7 @@ type Options struct {
 	AlertmanagerListenAddress string
 	ExternalURL               string
 	WebConfigFile             string
+	WebMaxConnections         int
 
 	AlertmanagerRetention time.Duration
 	ResendDelay           model.Duration
@@ -80,6 +81,8 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		StringVar(&o.ExternalURL)
 	cmd.Flag("web.config.file", "exporter-toolkit web config file: TLS and basic_auth_users (bcrypt) for both listeners; roles are in appliance.yml. Re-read on change.").
 		Envar("SMM_WEB_CONFIG_FILE").Default("").StringVar(&o.WebConfigFile)
+	cmd.Flag("web.max-connections", "Maximum number of simultaneous connections across the web and Alertmanager listeners; at the limit a new connection replaces the longest idle one.").
+		Default("512").IntVar(&o.WebMaxConnections)
 	cmd.Flag("alertmanager.data-retention", "How long to keep expired silences and notification log entries.").
 		Default("120h").DurationVar(&o.AlertmanagerRetention)
 	cmd.Flag("rules.alert.resend-delay", "Minimum time before a firing alert is re-sent to the Alertmanager pipeline.").
