@@ -311,6 +311,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.reloads.subscribe("scrape", func(s *configfiles.Set) error { return a.scraper.ApplyConfig(s.Prometheus) })
 	a.reloads.subscribe("rules", func(s *configfiles.Set) error { return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles) })
 
+	// The configuration dump shows the mail relay, its user and the sender
+	// as <secret> too (README: Secrets); Alertmanager redacts only its own
+	// secret types.
+	amAPI := configfiles.RedactStatus(a.am.Handler(), a.reloads.Current)
 	if err := a.web.Activate(web.Options{
 		ExternalURL:         extURL,
 		Flags:               o.Flags,
@@ -322,7 +326,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Scrape:              a.scraper.Manager(),
 		Rules:               a.ruler.Manager(),
 		Notifier:            a.external.Notifier(),
-		Alertmanager:        a.am.Handler(),
+		Alertmanager:        amAPI,
 		Config: func() promconfig.Config {
 			if s := a.reloads.Current(); s != nil {
 				return *s.Prometheus
@@ -336,7 +340,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		LastReload: a.reloads.Last,
 		Appliance: (&web.ApplianceAPI{
 			Console:      a.console,
-			Alertmanager: a.am.Handler(),
+			Alertmanager: amAPI,
 			Status:       a.status,
 			Audit:        a.audit,
 		}).Handler(),
