@@ -208,11 +208,24 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// flight, which record first notifications) closes before the acks.
 	a.cleanups = append(a.cleanups, ackStore.Close)
 
+	// The audit log opens before the gossip peer: the first push-pull at
+	// join merges what peers have, and those changes are audited.
+	a.audit, err = audit.Open(audit.Options{Dir: filepath.Join(o.StoragePath, auditDir), MaxBytes: int64(o.AuditRetentionSize), MaxAge: time.Duration(o.AuditRetentionTime)})
+	if err != nil {
+		return nil, err
+	}
+	a.cleanups = append(a.cleanups, a.audit.Close)
+
 	// The gossip peer must exist before the replicated states (silences,
 	// notification log, acks) register with it, and join only after.
 	peer, err := a.newPeer(reg)
 	if err != nil {
 		return nil, err
+	}
+	var onGossipSilence func(alertmanager.GossipedSilence)
+	if peer != nil {
+		onGossipSilence = a.auditGossipSilence(peer)
+		ackStore.SetOnMerge(a.auditGossipAcks(peer))
 	}
 
 	a.am, err = alertmanager.New(alertmanager.Options{
@@ -223,7 +236,8 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		ExternalURL: extURL,
 		// The console exists before the first ApplyConfig starts the
 		// dispatcher, so no attempt can come earlier.
-		Observer: func(at alertmanager.Attempt) { a.console.Observe(at) },
+		Observer:        func(at alertmanager.Attempt) { a.console.Observe(at) },
+		OnGossipSilence: onGossipSilence,
 	}, logger, reg)
 	if err != nil {
 		return nil, err
@@ -261,11 +275,6 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, err
 	}
 
-	a.audit, err = audit.Open(audit.Options{Dir: filepath.Join(o.StoragePath, auditDir), MaxBytes: int64(o.AuditRetentionSize), MaxAge: time.Duration(o.AuditRetentionTime)})
-	if err != nil {
-		return nil, err
-	}
-	a.cleanups = append(a.cleanups, a.audit.Close)
 	auditRec := audit.NewRecorder(a.writeAudit, reg)
 	a.cleanups = append(a.cleanups, auditRec.Close)
 	a.auth = auth.New(auth.Options{
@@ -554,11 +563,19 @@ func (a *Appliance) newPeer(reg prometheus.Registerer) (*cluster.Peer, error) {
 	if o.ClusterListenAddress == "" {
 		return nil, nil
 	}
+	// Mutual TLS for gossip, as Alertmanager's --cluster.tls-config.
+	tlsCfg, err := cluster.GetTLSTransportConfig(o.ClusterTLSConfig)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster.tls-config: %w", err)
+	}
+	if tlsCfg == nil {
+		a.logger.Warn("gossip cluster without --cluster.tls-config: anyone who reaches the cluster port can join and change silences and acks", "component", "cluster", "listen", o.ClusterListenAddress)
+	}
 	peer, err := cluster.Create(a.logger.With("component", "cluster"), reg,
 		o.ClusterListenAddress, o.ClusterAdvertiseAddress, o.ClusterPeers, true,
 		o.ClusterPushPullInterval, o.ClusterGossipInterval, cluster.DefaultTCPTimeout,
 		cluster.DefaultResolvePeersTimeout, cluster.DefaultProbeTimeout, cluster.DefaultProbeInterval,
-		nil, false, "", "")
+		tlsCfg, false, "", "")
 	if err != nil {
 		return nil, fmt.Errorf("create cluster peer on %s: %w", o.ClusterListenAddress, err)
 	}

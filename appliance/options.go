@@ -45,6 +45,7 @@ type Options struct {
 	ClusterGossipInterval   time.Duration
 	ClusterPushPullInterval time.Duration
 	ClusterSettleTimeout    time.Duration
+	ClusterTLSConfig        string
 
 	AutoGoMemLimit      bool
 	AutoGoMemLimitRatio float64
@@ -107,6 +108,8 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		Default("1m").DurationVar(&o.ClusterPushPullInterval)
 	cmd.Flag("cluster.settle-timeout", "Maximum time to wait for the cluster to settle before notifying.").
 		Default("1m").DurationVar(&o.ClusterSettleTimeout)
+	cmd.Flag("cluster.tls-config", "File with mutual TLS for gossip, in Alertmanager's --cluster.tls-config format (tls_server_config and tls_client_config). Never expose the cluster port without it.").
+		StringVar(&o.ClusterTLSConfig)
 	cmd.Flag("history.retention.time", "How long to keep the notification history.").
 		Default("30d").SetValue(&o.HistoryRetentionTime)
 	cmd.Flag("history.retention.size", "Maximum size of the notification history on disk.").

@@ -46,6 +46,8 @@ type Entry struct {
 	Peer string `json:"peer,omitempty"`
 	// ID names the object changed (a silence ID, an ack fingerprint).
 	ID string `json:"id,omitempty"`
+	// Detail describes a gossiped change (matchers, end, comment).
+	Detail string `json:"detail,omitempty"`
 }
 
 // Limits on the fields of an entry. A longer value is cut and marked.
@@ -81,6 +83,7 @@ func bounded(e Entry) Entry {
 		*f = Truncate(*f, MaxNameLen)
 	}
 	e.Path = Truncate(e.Path, MaxPathLen)
+	e.Detail = Truncate(e.Detail, MaxPathLen)
 	e.Error = Truncate(e.Error, MaxErrorLen)
 	if len(e.Files) > 0 {
 		files := make(map[string]string, min(len(e.Files), MaxFiles))
