@@ -41,13 +41,12 @@ type tlsWatcher struct {
 	logger *slog.Logger
 	ok     prometheus.Gauge
 
-	mtx       sync.Mutex
-	cfg       *tls.Config // last good, with its certificate loaded
-	checked   time.Time
-	lastOK    time.Time
-	lastErr   string
-	now       func() time.Time
-	loadCount int // loads attempted, for tests
+	mtx     sync.Mutex
+	cfg     *tls.Config // last good, with its certificate loaded
+	checked time.Time
+	lastOK  time.Time
+	lastErr string
+	now     func() time.Time
 }
 
 // newTLSWatcher reads path once; an error here is fatal (the appliance does
@@ -72,7 +71,6 @@ func newTLSWatcher(path string, logger *slog.Logger) (*tlsWatcher, error) {
 
 // load reads the file and the certificate it names.
 func (w *tlsWatcher) load() (*tls.Config, error) {
-	w.loadCount++
 	b, err := os.ReadFile(w.path)
 	if err != nil {
 		return nil, fmt.Errorf("read web config %s: %w", w.path, err)
@@ -138,7 +136,7 @@ func (w *tlsWatcher) current() *tls.Config {
 
 func (w *tlsWatcher) status() TLSStatus {
 	if w == nil {
-		return TLSStatus{}
+		return TLSStatus{LastReloadSuccessful: true} // plain HTTP: nothing to read
 	}
 	w.current() // re-read if due, so a keep-alive caller sees a fresh answer
 	w.mtx.Lock()
