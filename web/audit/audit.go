@@ -58,7 +58,7 @@ const (
 	MaxFiles    = 64   // reload entries list at most this many files
 	// maxLineLen is what the reader accepts; a longer line (an older
 	// version wrote unbounded ones) is skipped, not the end of the file.
-	maxLineLen = 64 << 10
+	maxLineLen = 1 << 20
 )
 
 // Truncate cuts s to at most n bytes on a rune boundary, marking the cut.
