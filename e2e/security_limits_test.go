@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -17,16 +18,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestSecurityConnectionCap: with the process's file descriptors lowered
-// to 400, 1,000 unauthenticated idle keep-alive connections (one
-// GET /-/healthy each) neither exhaust them nor lock out health checks, and
-// the data directory still gets descriptors (a TSDB snapshot succeeds).
-func TestSecurityConnectionCap(t *testing.T) {
-	exp, hook := newExporter(t), newWebhook(t)
-	a := startAppliance(t, copyConfig(t, "basic"), t.TempDir(), basicEnv(exp, hook), "--web.max-connections=100")
-	pid := a.cmd.Process.Pid
-	require.NoError(t, unix.Prlimit(pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 400, Max: 400}, nil))
-
+// idleFlood opens n connections to the listeners (alternating), sends one
+// GET /-/healthy on each and leaves it open, idle; it returns how many were
+// answered. dial wraps the TCP connection (TLS or not).
+func idleFlood(t *testing.T, addrs []string, n int, wrap func(net.Conn) net.Conn) int {
+	t.Helper()
 	var (
 		mu    sync.Mutex
 		conns []net.Conn
@@ -39,23 +35,21 @@ func TestSecurityConnectionCap(t *testing.T) {
 		}
 	})
 	sem := make(chan struct{}, 50)
-	for i := range 1000 {
-		base := a.web
-		if i%2 == 1 {
-			base = a.am
-		}
+	for i := range n {
+		addr := addrs[i%len(addrs)]
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			c, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 3*time.Second)
+			raw, err := net.DialTimeout("tcp", addr, 3*time.Second)
 			if err != nil {
 				return
 			}
 			mu.Lock()
-			conns = append(conns, c)
+			conns = append(conns, raw)
 			mu.Unlock()
-			c.SetDeadline(time.Now().Add(3 * time.Second))
+			raw.SetDeadline(time.Now().Add(3 * time.Second))
+			c := wrap(raw)
 			if _, err := c.Write([]byte("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
 				return
 			}
@@ -70,7 +64,26 @@ func TestSecurityConnectionCap(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	return ok
+}
+
+func hostPort(u string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
+}
+
+// TestSecurityConnectionCap: with the process's file descriptors lowered
+// to 400, 1,000 unauthenticated idle keep-alive connections (one
+// GET /-/healthy each) neither exhaust them nor lock out health checks, and
+// the data directory still gets descriptors (a TSDB snapshot succeeds).
+func TestSecurityConnectionCap(t *testing.T) {
+	exp, hook := newExporter(t), newWebhook(t)
+	a := startAppliance(t, copyConfig(t, "basic"), t.TempDir(), basicEnv(exp, hook), "--web.max-connections=100")
+	pid := a.cmd.Process.Pid
+	require.NoError(t, unix.Prlimit(pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 400, Max: 400}, nil))
+
+	ok := idleFlood(t, []string{hostPort(a.web), hostPort(a.am)}, 1000, func(c net.Conn) net.Conn { return c })
 	t.Logf("%d of 1000 flood connections answered", ok)
+	require.Greater(t, ok, 500, "the flood itself is served")
 
 	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for _, u := range []string{a.web + "/-/healthy", a.am + "/-/healthy", a.web + "/-/ready"} {
@@ -90,6 +103,27 @@ func TestSecurityConnectionCap(t *testing.T) {
 	require.NotContains(t, a.logs.String(), "too many open files")
 	_, body := httpGet(a.web + "/metrics")
 	require.True(t, metricAtLeast(string(body), `smm_appliance_web_connections_evicted_total{listeners="public"}`, 1), "idle connections were evicted")
+}
+
+// TestSecurityConnectionCapTLS: the same over TLS, where the server sees
+// its connections wrapped in tls.Conn; idle TLS connections are evicted
+// too, and an authenticated caller still gets in.
+func TestSecurityConnectionCapTLS(t *testing.T) {
+	a, cl, pw := secureAppliance(t, "--web.max-connections=100")
+	require.NoError(t, unix.Prlimit(a.cmd.Process.Pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 400, Max: 400}, nil))
+	tlsCfg := cl.c.Transport.(*http.Transport).TLSClientConfig.Clone()
+	tlsCfg.ServerName = "127.0.0.1"
+	ok := idleFlood(t, []string{hostPort(a.web), hostPort(a.am)}, 1000, func(c net.Conn) net.Conn { return tls.Client(c, tlsCfg) })
+	t.Logf("%d of 1000 TLS flood connections answered", ok)
+	require.Greater(t, ok, 500, "the flood itself is served")
+	fresh := secureClient{c: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, DisableKeepAlives: true}}}
+	for _, u := range []string{a.web + "/-/healthy", a.am + "/-/healthy"} {
+		code, body := fresh.do(t, "GET", u, "", "", nil, nil)
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	code, body := fresh.do(t, "GET", a.web+"/api/v1/query?query=up", "admin1", pw["admin1"], nil, nil)
+	require.Equal(t, http.StatusOK, code, body)
+	require.NotContains(t, a.logs.String(), "too many open files")
 }
 
 // TestSecurityWebConfigBroken: a web config with TLS that breaks or
