@@ -213,7 +213,7 @@ func (s *Server) Activate(o Options) error {
 	selfMux := http.NewServeMux()
 	selfMux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	s.active = [3]http.Handler{promH, amH, selfMux}
-	if o.Reg != nil {
+	if o.Reg != nil && s.public != nil { // nil before Start
 		o.Reg.MustRegister(append(s.public.collectors(), s.self.collectors()...)...)
 		if s.tls != nil {
 			o.Reg.MustRegister(s.tls.ok)
