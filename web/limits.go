@@ -24,9 +24,11 @@ const (
 // file descriptors (the TSDB, WAL and snapshots need them). Unlike
 // netutil.LimitListener, a full limiter does not stop accepting: a new
 // connection evicts the one idle longest (a keep-alive connection between
-// requests, or one that has not sent a request yet), so a health check
-// still gets through while idle connections fill the cap. Only when every
-// connection is in the middle of a request is the new one closed.
+// requests, or one that has not sent a whole request header yet: net/http
+// marks a connection active only once the header is read, so slow-loris
+// clients are evictable too), so a health check still gets through while
+// such connections fill the cap. Only when every connection is in the
+// middle of a request is the new one closed.
 type connLimiter struct {
 	max int
 

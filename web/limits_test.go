@@ -60,6 +60,54 @@ func TestConnLimiterEvictsIdle(t *testing.T) {
 	require.Len(t, idle, 50)
 }
 
+// TestConnLimiterSlowHeaders: connections still sending their headers (a
+// slow-loris client) are evictable; a connection whose handler runs is not.
+func TestConnLimiterSlowHeaders(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	lim := newConnLimiter(8, "test")
+	block, started := make(chan struct{}), make(chan struct{}, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			started <- struct{}{}
+			<-block
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	srv := &http.Server{Handler: h, ConnState: lim.setState}
+	go srv.Serve(lim.listener(ln))
+	t.Cleanup(func() { close(block); srv.Close() })
+
+	busy, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer busy.Close()
+	_, err = busy.Write([]byte("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"))
+	require.NoError(t, err)
+	<-started
+	for range 50 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		_, err = c.Write([]byte("GET / HTTP/1.1\r\nHo"))
+		require.NoError(t, err)
+	}
+	cl := &http.Client{Timeout: 2 * time.Second}
+	resp, err := cl.Get("http://" + ln.Addr().String() + "/-/healthy")
+	require.NoError(t, err)
+	resp.Body.Close()
+	lim.mtx.Lock()
+	_, alive := func() (*limitedConn, bool) {
+		for c := range lim.conns {
+			if c.state == http.StateActive {
+				return c, true
+			}
+		}
+		return nil, false
+	}()
+	lim.mtx.Unlock()
+	require.True(t, alive, "the connection in a handler was not evicted")
+}
+
 func TestFitConnections(t *testing.T) {
 	n, ok := fitConnections(512, 1<<20)
 	require.True(t, ok)
