@@ -11,7 +11,7 @@ func yamlUnmarshal(text string, v any) error { return yaml.UnmarshalStrict([]byt
 func (a *Appliance) status() map[string]any {
 	set := a.reloads.Current()
 	ok, at := a.reloads.Last()
-	resp := map[string]any{"reloadSuccessful": ok, "lastReload": at}
+	resp := map[string]any{"reloadSuccessful": ok, "lastReload": at, "webTLS": a.web.TLSStatus()}
 	if set != nil {
 		resp["prometheusConfig"] = set.PrometheusPath
 		resp["alertmanagerConfig"] = set.AlertmanagerPath

@@ -129,7 +129,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("listen for self-scrape: %w", err), promLn.Close(), amLn.Close())
 	}
-	a.web = web.NewServer(promLn, amLn, selfLn, o.WebConfigFile, logger)
+	a.web = web.NewServer(promLn, amLn, selfLn, o.WebConfigFile, o.WebMaxConnections, logger)
 	a.cleanups = append(a.cleanups, func() error {
 		// Run shuts the server down on a normal stop; this is for a New
 		// that failed half way.
@@ -208,11 +208,24 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// flight, which record first notifications) closes before the acks.
 	a.cleanups = append(a.cleanups, ackStore.Close)
 
+	// The audit log opens before the gossip peer: the first push-pull at
+	// join merges what peers have, and those changes are audited.
+	a.audit, err = audit.Open(audit.Options{Dir: filepath.Join(o.StoragePath, auditDir), MaxBytes: int64(o.AuditRetentionSize), MaxAge: time.Duration(o.AuditRetentionTime)})
+	if err != nil {
+		return nil, err
+	}
+	a.cleanups = append(a.cleanups, a.audit.Close)
+
 	// The gossip peer must exist before the replicated states (silences,
 	// notification log, acks) register with it, and join only after.
 	peer, err := a.newPeer(reg)
 	if err != nil {
 		return nil, err
+	}
+	var onGossipSilence func(alertmanager.GossipedSilence)
+	if peer != nil {
+		onGossipSilence = a.auditGossipSilence(peer)
+		ackStore.SetOnMerge(a.auditGossipAcks(peer))
 	}
 
 	a.am, err = alertmanager.New(alertmanager.Options{
@@ -223,7 +236,8 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		ExternalURL: extURL,
 		// The console exists before the first ApplyConfig starts the
 		// dispatcher, so no attempt can come earlier.
-		Observer: func(at alertmanager.Attempt) { a.console.Observe(at) },
+		Observer:        func(at alertmanager.Attempt) { a.console.Observe(at) },
+		OnGossipSilence: onGossipSilence,
 	}, logger, reg)
 	if err != nil {
 		return nil, err
@@ -261,20 +275,13 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, err
 	}
 
-	a.audit, err = audit.Open(filepath.Join(o.StoragePath, auditDir), 10<<20, 5)
-	if err != nil {
-		return nil, err
-	}
-	a.cleanups = append(a.cleanups, a.audit.Close)
+	auditRec := audit.NewRecorder(a.writeAudit, reg)
+	a.cleanups = append(a.cleanups, auditRec.Close)
 	a.auth = auth.New(auth.Options{
 		WebConfigFile: o.WebConfigFile,
 		Logger:        logger,
 		Audit: func(e auth.Event) {
-			ev := e.Kind
-			if e.Kind == "write" || e.Kind == "admin_read" {
-				ev = audit.EventFor(e.Method, e.Path)
-			}
-			a.writeAudit(audit.Entry{Event: ev, User: e.User, Role: e.Role.String(), Remote: e.Remote, Method: e.Method, Path: e.Path, Status: e.Status})
+			auditRec.Request(audit.Request{Kind: e.Kind, User: e.User, Role: e.Role.String(), Remote: e.Remote, Method: e.Method, Path: e.Path, Status: e.Status})
 		},
 	})
 	a.reloads.prepare = func(set *configfiles.Set) error { return addSelfScrape(set.Prometheus, selfLn.Addr()) }
@@ -313,6 +320,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.reloads.subscribe("scrape", func(s *configfiles.Set) error { return a.scraper.ApplyConfig(s.Prometheus) })
 	a.reloads.subscribe("rules", func(s *configfiles.Set) error { return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles) })
 
+	// The configuration dump shows the mail relay, its user and the sender
+	// as <secret> too (README: Secrets); Alertmanager redacts only its own
+	// secret types.
+	amAPI := configfiles.RedactStatus(a.am.Handler(), a.reloads.Current)
 	if err := a.web.Activate(web.Options{
 		ExternalURL:         extURL,
 		Flags:               o.Flags,
@@ -324,7 +335,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Scrape:              a.scraper.Manager(),
 		Rules:               a.ruler.Manager(),
 		Notifier:            a.external.Notifier(),
-		Alertmanager:        a.am.Handler(),
+		Alertmanager:        amAPI,
 		Config: func() promconfig.Config {
 			if s := a.reloads.Current(); s != nil {
 				return *s.Prometheus
@@ -338,7 +349,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		LastReload: a.reloads.Last,
 		Appliance: (&web.ApplianceAPI{
 			Console:      a.console,
-			Alertmanager: a.am.Handler(),
+			Alertmanager: amAPI,
 			Status:       a.status,
 			Audit:        a.audit,
 		}).Handler(),
@@ -552,11 +563,19 @@ func (a *Appliance) newPeer(reg prometheus.Registerer) (*cluster.Peer, error) {
 	if o.ClusterListenAddress == "" {
 		return nil, nil
 	}
+	// Mutual TLS for gossip, as Alertmanager's --cluster.tls-config.
+	tlsCfg, err := cluster.GetTLSTransportConfig(o.ClusterTLSConfig)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster.tls-config: %w", err)
+	}
+	if tlsCfg == nil {
+		a.logger.Warn("gossip cluster without --cluster.tls-config: anyone who reaches the cluster port can join and change silences and acks", "component", "cluster", "listen", o.ClusterListenAddress)
+	}
 	peer, err := cluster.Create(a.logger.With("component", "cluster"), reg,
 		o.ClusterListenAddress, o.ClusterAdvertiseAddress, o.ClusterPeers, true,
 		o.ClusterPushPullInterval, o.ClusterGossipInterval, cluster.DefaultTCPTimeout,
 		cluster.DefaultResolvePeersTimeout, cluster.DefaultProbeTimeout, cluster.DefaultProbeInterval,
-		nil, false, "", "")
+		tlsCfg, false, "", "")
 	if err != nil {
 		return nil, fmt.Errorf("create cluster peer on %s: %w", o.ClusterListenAddress, err)
 	}

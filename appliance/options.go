@@ -24,6 +24,7 @@ type Options struct {
 	AlertmanagerListenAddress string
 	ExternalURL               string
 	WebConfigFile             string
+	WebMaxConnections         int
 
 	AlertmanagerRetention time.Duration
 	ResendDelay           model.Duration
@@ -44,12 +45,16 @@ type Options struct {
 	ClusterGossipInterval   time.Duration
 	ClusterPushPullInterval time.Duration
 	ClusterSettleTimeout    time.Duration
+	ClusterTLSConfig        string
 
 	AutoGoMemLimit      bool
 	AutoGoMemLimitRatio float64
 
 	HistoryRetentionTime model.Duration
 	HistoryRetentionSize units.Base2Bytes
+
+	AuditRetentionTime model.Duration
+	AuditRetentionSize units.Base2Bytes
 
 	// Flags is filled by RegisterFlags for /api/v1/status/flags.
 	Flags map[string]string
@@ -77,6 +82,8 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		StringVar(&o.ExternalURL)
 	cmd.Flag("web.config.file", "exporter-toolkit web config file: TLS and basic_auth_users (bcrypt) for both listeners; roles are in appliance.yml. Re-read on change.").
 		Envar("SMM_WEB_CONFIG_FILE").Default("").StringVar(&o.WebConfigFile)
+	cmd.Flag("web.max-connections", "Maximum number of simultaneous connections across the web and Alertmanager listeners; at the limit a new connection replaces the longest idle one.").
+		Default("512").IntVar(&o.WebMaxConnections)
 	cmd.Flag("alertmanager.data-retention", "How long to keep expired silences and notification log entries.").
 		Default("120h").DurationVar(&o.AlertmanagerRetention)
 	cmd.Flag("rules.alert.resend-delay", "Minimum time before a firing alert is re-sent to the Alertmanager pipeline.").
@@ -101,10 +108,16 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 		Default("1m").DurationVar(&o.ClusterPushPullInterval)
 	cmd.Flag("cluster.settle-timeout", "Maximum time to wait for the cluster to settle before notifying.").
 		Default("1m").DurationVar(&o.ClusterSettleTimeout)
+	cmd.Flag("cluster.tls-config", "File with mutual TLS for gossip, in Alertmanager's --cluster.tls-config format (tls_server_config and tls_client_config). Never expose the cluster port without it.").
+		StringVar(&o.ClusterTLSConfig)
 	cmd.Flag("history.retention.time", "How long to keep the notification history.").
 		Default("30d").SetValue(&o.HistoryRetentionTime)
 	cmd.Flag("history.retention.size", "Maximum size of the notification history on disk.").
 		Default("256MB").BytesVar(&o.HistoryRetentionSize)
+	cmd.Flag("audit.retention.time", "How long to keep audit log entries (0: until --audit.retention.size).").
+		Default("90d").SetValue(&o.AuditRetentionTime)
+	cmd.Flag("audit.retention.size", "Maximum size of the audit log on disk (five files).").
+		Default("50MB").BytesVar(&o.AuditRetentionSize)
 	cmd.Flag("auto-gomemlimit", "Set GOMEMLIMIT from the cgroup's (or else the machine's) memory limit, as Prometheus does.").
 		Default("true").BoolVar(&o.AutoGoMemLimit)
 	cmd.Flag("auto-gomemlimit.ratio", "Share of the detected memory limit given to GOMEMLIMIT.").

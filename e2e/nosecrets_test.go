@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -290,4 +291,134 @@ func metricPositive(exposition, metric, labelMatch string) bool {
 		}
 	}
 	return false
+}
+
+// TestNoSecretsLeakEscaped: secrets with a trailing newline (as read from
+// files) or another control character. A trailing newline is trimmed, so the
+// channel works; a control character inside makes the configuration invalid,
+// and the parser's error quotes the value (Go's %q prints it escaped, where
+// the plain value no longer matches). No form of any marker may appear in
+// `check config`, the start-up log, a failed reload's answer, log and audit
+// entry, the configuration dumps or the data directory. The dumps also
+// show SMTP_SMARTHOST, SMTP_FROM and SMTP_USERNAME as <secret> (README,
+// Secrets).
+func TestNoSecretsLeakEscaped(t *testing.T) {
+	rnd := make([]byte, 8)
+	_, _ = rand.Read(rnd)
+	id := hex.EncodeToString(rnd)
+	markers := map[string]string{
+		"SLACK_WEBHOOK_URL":         "slackmarker" + id,
+		"PAGERDUTY_INTEGRATION_KEY": "pdmarker" + id,
+		"SMTP_USERNAME":             "smtpusermarker" + id,
+		"SMTP_PASSWORD":             "smtpmarker" + id,
+		"SMTP_FROM":                 "frommarker" + id,
+		"TEAMS_WEBHOOK_URL":         "teamsmarker" + id,
+		"WATCHDOG_WEBHOOK_URL":      "watchdogmarker" + id,
+		"E2E_BROKEN_URL":            "brokenmarker" + id,
+	}
+	env := map[string]string{
+		"SLACK_WEBHOOK_URL":         "http://127.0.0.1:1/services/T0/B0/" + markers["SLACK_WEBHOOK_URL"] + "\n",
+		"PAGERDUTY_INTEGRATION_KEY": markers["PAGERDUTY_INTEGRATION_KEY"] + "\r\n",
+		"SMTP_SMARTHOST":            "127.0.0.1:1\n",
+		"SMTP_FROM":                 markers["SMTP_FROM"] + "@e2e.example\n",
+		"SMTP_USERNAME":             markers["SMTP_USERNAME"] + "\n",
+		"SMTP_PASSWORD":             markers["SMTP_PASSWORD"] + "\n",
+		"TEAMS_WEBHOOK_URL":         "http://127.0.0.1:1/workflows/" + markers["TEAMS_WEBHOOK_URL"] + " \n",
+		"WATCHDOG_WEBHOOK_URL":      "http://127.0.0.1:1/" + markers["WATCHDOG_WEBHOOK_URL"] + "\n",
+		"E2E_BROKEN_URL":            "http://127.0.0.1:1/" + markers["E2E_BROKEN_URL"] + "\x01\n",
+	}
+	noMarker := func(where, text string) {
+		t.Helper()
+		for name, m := range markers {
+			require.NotContains(t, text, m, "%s shows %s", where, name)
+		}
+	}
+	dir := shippedConfigDir(t, "integrations/secrets", []string{"appliance.yml"}, pagerDutyURLEdit("http://127.0.0.1:1/v2/enqueue"))
+	amFile := filepath.Join(dir, "alertmanager.yml")
+	good, err := os.ReadFile(amFile)
+	require.NoError(t, err)
+	broken := strings.Replace(string(good), "${WATCHDOG_WEBHOOK_URL}", "${E2E_BROKEN_URL}", 1)
+	require.NotEqual(t, string(good), broken)
+
+	// check config and a start on the broken file: both fail, quoting nothing.
+	require.NoError(t, os.WriteFile(amFile, []byte(broken), 0o644))
+	cmdEnv := os.Environ()
+	for k, v := range env {
+		cmdEnv = append(cmdEnv, k+"="+v)
+	}
+	check := exec.Command(binary, "check", "config", "--config.dir", dir)
+	check.Env = cmdEnv
+	out, err := check.CombinedOutput()
+	require.Error(t, err, "check config must fail: %s", out)
+	require.Contains(t, string(out), "<secret>", "the error is there, redacted")
+	noMarker("check config", string(out))
+	data := t.TempDir()
+	start := exec.Command(binary, "--config.dir", dir, "--storage.path", data, "--web.listen-address", freePort(t), "--alertmanager.listen-address", freePort(t), "--log.level", "debug")
+	start.Env = cmdEnv
+	out, err = start.CombinedOutput()
+	require.Error(t, err, "start must fail: %s", out)
+	noMarker("the start-up log", string(out))
+	noMarkerInDir(t, data, markers)
+
+	// A good file: trailing whitespace is trimmed, every channel is on.
+	require.NoError(t, os.WriteFile(amFile, good, 0o644))
+	a := startAppliance(t, dir, t.TempDir(), env)
+	var status struct {
+		Data struct {
+			Channels []channelStatus `json:"channels"`
+		} `json:"data"`
+	}
+	getJSON(t, a.web+"/api/v1/appliance/status", &status)
+	for _, ch := range status.Data.Channels {
+		require.True(t, ch.Enabled, "%+v", ch)
+	}
+
+	// A reload onto the broken file fails; answer, log and audit are clean.
+	require.NoError(t, os.WriteFile(amFile, []byte(broken), 0o644))
+	code, body := postJSON(t, a.web+"/-/reload", nil)
+	require.Equal(t, http.StatusInternalServerError, code, "%s", body)
+	require.Contains(t, string(body), "<secret>")
+	noMarker("the reload answer", string(body))
+	_, auditBody := httpGet(a.web + "/api/v1/appliance/audit?event=config_reload")
+	require.Contains(t, string(auditBody), `\u003csecret\u003e`, "the failed reload is audited with its redacted error")
+	noMarker("the audit log", string(auditBody))
+
+	var amStatus struct {
+		Config struct {
+			Original string `json:"original"`
+		} `json:"config"`
+	}
+	getJSON(t, a.am+"/api/v2/status", &amStatus)
+	for _, want := range []string{"smtp_smarthost: <secret>", "smtp_from: <secret>", "smtp_auth_username: <secret>", "slack_api_url: <secret>"} {
+		require.Contains(t, amStatus.Config.Original, want)
+	}
+	for _, u := range []string{
+		a.web + "/api/v1/status/config", a.web + "/api/v1/appliance/status",
+		a.web + "/alertmanager/api/v2/status", a.web + "/alertmanager/api/v1/status",
+		a.am + "/api/v2/status", a.am + "/api/v1/status", a.am + "/api/v2/receivers", a.web + "/metrics",
+	} {
+		code, body := httpGet(u)
+		require.Equal(t, http.StatusOK, code, "GET %s: %s", u, body)
+		noMarker("GET "+u, string(body))
+	}
+	a.stop()
+	noMarker("the log", a.logs.String())
+	noMarkerInDir(t, a.dataDir, markers)
+}
+
+func noMarkerInDir(t *testing.T, dir string, markers map[string]string) {
+	t.Helper()
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for name, m := range markers {
+			require.NotContains(t, string(b), m, "%s stored in %s", name, path)
+		}
+		return nil
+	}))
 }

@@ -215,7 +215,7 @@ func TestSecurityRolesOverTLS(t *testing.T) {
 	}
 	for ev, user := range map[string]string{
 		"config_reload": "admin1", "silence_create_or_update": "operator1", "silence_expire": "operator1",
-		"ack": "operator1", "unack": "operator1", "alerts_post": "operator1", "tsdb_admin": "admin1",
+		"ack": "operator1", "unack": "operator1", "tsdb_admin": "admin1",
 		"admin_call": "admin1", "login_failed": "admin1", "denied": "viewer1",
 	} {
 		require.True(t, seen[ev][user], "audit event %s by %s missing; have %v", ev, user, seen[ev])

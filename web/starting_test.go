@@ -20,7 +20,7 @@ func TestServesHealthWhileStarting(t *testing.T) {
 		require.NoError(t, err)
 		return l
 	}
-	s := NewServer(listen(), listen(), listen(), "", promslog.NewNopLogger())
+	s := NewServer(listen(), listen(), listen(), "", 0, promslog.NewNopLogger())
 	require.NoError(t, s.Start())
 	defer s.Shutdown(context.Background())
 

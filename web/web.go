@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -88,6 +89,10 @@ type Server struct {
 	amLn      net.Listener
 	selfLn    net.Listener
 	webConfig string
+	maxConns  int
+	tls       *tlsWatcher  // nil: plain HTTP
+	public    *connLimiter // both public listeners
+	self      *connLimiter
 	handlers  [3]atomic.Pointer[http.Handler] // served per listener: prom, am, self
 	active    [3]http.Handler                 // the APIs, served from Run
 	servers   []*http.Server
@@ -100,9 +105,14 @@ type Server struct {
 // known at once (tests listen on 127.0.0.1:0). selfLn, on loopback, serves
 // only /metrics, without TLS or authentication, for the appliance's scrape
 // of itself. webConfigFile holds the TLS settings (users are Auth's).
-func NewServer(promLn, amLn, selfLn net.Listener, webConfigFile string, logger *slog.Logger) *Server {
-	return &Server{logger: logger, promLn: promLn, amLn: amLn, selfLn: selfLn, webConfig: webConfigFile, birth: time.Now()}
+// maxConns caps the connections open across the two public listeners
+// (--web.max-connections).
+func NewServer(promLn, amLn, selfLn net.Listener, webConfigFile string, maxConns int, logger *slog.Logger) *Server {
+	return &Server{logger: logger, promLn: promLn, amLn: amLn, selfLn: selfLn, webConfig: webConfigFile, maxConns: maxConns, birth: time.Now()}
 }
+
+// TLSStatus is the state of the listeners' TLS configuration.
+func (s *Server) TLSStatus() TLSStatus { return s.tls.status() }
 
 // Addr is the bound address of the Prometheus API listener.
 func (s *Server) Addr() net.Addr { return s.promLn.Addr() }
@@ -123,30 +133,45 @@ func starting(w http.ResponseWriter, r *http.Request) {
 
 // Start serves the listeners with the start-up handler.
 func (s *Server) Start() error {
-	tlsCfg, err := tlsConfig(s.webConfig)
+	w, err := newTLSWatcher(s.webConfig, s.logger)
 	if err != nil {
 		return err
 	}
+	s.tls = w
+	var tlsCfg *tls.Config
+	if w != nil {
+		tlsCfg = w.serverConfig()
+	}
+	maxConns := s.maxConns
+	if maxConns <= 0 {
+		maxConns = 512
+	}
+	s.public = newConnLimiter(checkFileLimit(maxConns, s.logger), "public")
+	s.self = newConnLimiter(selfMaxConns, "self")
 	startingH := http.Handler(http.HandlerFunc(starting))
 	servers := []struct {
 		ln  net.Listener
 		tls *tls.Config
-	}{{s.promLn, tlsCfg}, {s.amLn, tlsCfg}, {s.selfLn, nil}}
+		lim *connLimiter
+	}{{s.promLn, tlsCfg, s.public}, {s.amLn, tlsCfg, s.public}, {s.selfLn, nil, s.self}}
 	s.errc = make(chan error, len(servers))
 	for i, p := range servers {
 		s.handlers[i].Store(&startingH)
 		h := &s.handlers[i]
 		srv := &http.Server{
 			Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.Load()).ServeHTTP(w, r) }),
-			ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 90 * time.Second, TLSConfig: p.tls,
+			ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, IdleTimeout: idleTimeout,
+			TLSConfig: p.tls, ConnState: p.lim.setState,
+			ErrorLog: log.New(serverErrorLog{s.logger.With("component", "web")}, "", 0),
 		}
 		s.servers = append(s.servers, srv)
+		ln := p.lim.listener(p.ln)
 		go func() {
 			var err error
 			if p.tls != nil {
-				err = srv.ServeTLS(p.ln, "", "")
+				err = srv.ServeTLS(ln, "", "")
 			} else {
-				err = srv.Serve(p.ln)
+				err = srv.Serve(ln)
 			}
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.errc <- fmt.Errorf("serve %s: %w", p.ln.Addr(), err)
@@ -156,6 +181,21 @@ func (s *Server) Start() error {
 		}()
 	}
 	return nil
+}
+
+// serverErrorLog takes net/http's error lines: a TLS handshake a scanner
+// breaks off is debug noise, one line per connection; the rest (accept
+// errors) are warnings.
+type serverErrorLog struct{ logger *slog.Logger }
+
+func (w serverErrorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	if strings.Contains(msg, "TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	w.logger.Log(context.Background(), level, msg)
+	return len(p), nil
 }
 
 // Activate builds the APIs on the parts of the appliance; Run serves them.
@@ -173,6 +213,12 @@ func (s *Server) Activate(o Options) error {
 	selfMux := http.NewServeMux()
 	selfMux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	s.active = [3]http.Handler{promH, amH, selfMux}
+	if o.Reg != nil && s.public != nil { // nil before Start
+		o.Reg.MustRegister(append(s.public.collectors(), s.self.collectors()...)...)
+		if s.tls != nil {
+			o.Reg.MustRegister(s.tls.ok)
+		}
+	}
 	return nil
 }
 

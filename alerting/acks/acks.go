@@ -62,6 +62,7 @@ type Store struct {
 	mtx       sync.Mutex
 	states    map[string]*State
 	broadcast func([]byte)
+	onMerge   func([]State) // set before the cluster starts; read without mtx
 }
 
 // Open loads the state file, if any, and starts its writer; Close stops it.
@@ -268,6 +269,11 @@ func (s *Store) SetBroadcast(f func([]byte)) {
 	s.mtx.Unlock()
 }
 
+// SetOnMerge sets a function that sees the ack and un-ack changes a merge
+// from a peer applied (for the audit log). Set it before the store joins
+// the cluster.
+func (s *Store) SetOnMerge(f func(changed []State)) { s.onMerge = f }
+
 // MarshalBinary returns the full state for a peer's push-pull sync; with
 // Merge it makes the store a cluster.State, replicated like silences.
 func (s *Store) MarshalBinary() ([]byte, error) {
@@ -288,6 +294,12 @@ func (s *Store) Merge(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return fmt.Errorf("decode acks from peer: %w", err)
 	}
+	var acked []State // ack changes the merge applied, for the hook
+	defer func() {    // runs after the unlock below
+		if f := s.onMerge; f != nil && len(acked) > 0 {
+			f(acked)
+		}
+	}()
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	changed := false
@@ -300,10 +312,17 @@ func (s *Store) Merge(b []byte) error {
 			c := clone(r)
 			s.states[r.Fingerprint] = &c
 			changed = true
+			if !c.AckChangedAt.IsZero() {
+				acked = append(acked, clone(&c))
+			}
 			continue
 		}
+		prev := l.AckChangedAt
 		if mergeState(l, r) {
 			changed = true
+			if !l.AckChangedAt.Equal(prev) {
+				acked = append(acked, clone(l))
+			}
 		}
 	}
 	if changed {

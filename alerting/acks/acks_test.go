@@ -1,6 +1,7 @@
 package acks
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -127,4 +128,23 @@ func TestMergeConverges(t *testing.T) {
 	require.NoError(t, b.Merge(full)) // idempotent
 	sb2, _ := b.Get("fp")
 	require.Equal(t, sb, sb2)
+}
+
+// TestOnMergeSeesGossipedAcks: the hook sees an ack a peer made, once.
+func TestOnMergeSeesGossipedAcks(t *testing.T) {
+	local, err := Open(filepath.Join(t.TempDir(), "acks.json"), promslog.NewNopLogger())
+	require.NoError(t, err)
+	defer local.Close()
+	var seen []State
+	local.SetOnMerge(func(c []State) { seen = append(seen, c...) })
+	at := time.Now().UTC()
+	b, _ := json.Marshal([]*State{{Fingerprint: "0123456789abcdef", Alertname: "A", Ack: &Ack{By: "bob", At: at}, AckChangedAt: at}})
+	require.NoError(t, local.Merge(b))
+	require.NoError(t, local.Merge(b), "the same state again changes nothing")
+	require.Len(t, seen, 1)
+	require.Equal(t, "bob", seen[0].Ack.By)
+	b, _ = json.Marshal([]*State{{Fingerprint: "0123456789abcdef", Alertname: "A", AckChangedAt: at.Add(time.Second)}})
+	require.NoError(t, local.Merge(b))
+	require.Len(t, seen, 2)
+	require.Nil(t, seen[1].Ack, "an un-ack")
 }

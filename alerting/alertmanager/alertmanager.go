@@ -51,6 +51,9 @@ type Options struct {
 	PeerTimeout time.Duration
 	// Observer, if set, sees every notification attempt.
 	Observer Observer
+	// OnGossipSilence, if set, sees each silence change merged from a
+	// cluster peer (for the audit log).
+	OnGossipSilence func(GossipedSilence)
 }
 
 // ApplyOptions are the appliance's additions to a configuration.
@@ -146,7 +149,11 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	// through the broadcast hook: gossip it when clustered and persist it.
 	silBroadcast, nflBroadcast := func([]byte) {}, func([]byte) {}
 	if o.Peer != nil {
-		silBroadcast = o.Peer.AddState("sil", sil, reg).Broadcast
+		var silState cluster.State = sil
+		if o.OnGossipSilence != nil {
+			silState = observedSilences{sil, o.OnGossipSilence}
+		}
+		silBroadcast = o.Peer.AddState("sil", silState, reg).Broadcast
 		nflBroadcast = o.Peer.AddState("nfl", nfl, reg).Broadcast
 	}
 	sil.SetBroadcast(func(b []byte) { silBroadcast(b); am.silPersist.Mark() })

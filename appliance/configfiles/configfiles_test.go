@@ -206,3 +206,49 @@ func FuzzLoadAlertmanager(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadScrubsEscapedSecrets: a secret with control characters is quoted
+// by the parser that rejects it (%q turns a newline into \n); no form of it
+// reaches the error. A trailing newline alone is trimmed, not an error.
+func TestLoadScrubsEscapedSecrets(t *testing.T) {
+	am := "route:\n  receiver: hook\nreceivers:\n- name: hook\n  webhook_configs:\n  - url: ${HOOK_URL}\n"
+	const marker = "hookmarker7c1e"
+	for _, v := range []string{
+		"http://127.0.0.1:9/" + marker + "\x01x",
+		"http://127.0.0.1:9/" + marker + "\x7f\n",
+		"http://127.0.0.1:9/" + marker + " é\t%zz\n",
+	} {
+		_, err := Loader{Sources: setup(t, minimalProm, am), Lookup: env(map[string]string{"HOOK_URL": v})}.Load()
+		require.Error(t, err, "%q", v)
+		require.NotContains(t, err.Error(), marker, "%q", v)
+		require.Contains(t, err.Error(), "<secret>")
+	}
+	set, err := Loader{Sources: setup(t, minimalProm, am), Lookup: env(map[string]string{"HOOK_URL": "http://127.0.0.1:9/" + marker + "\n"})}.Load()
+	require.NoError(t, err, "a trailing newline is trimmed")
+	require.Equal(t, "http://127.0.0.1:9/"+marker, string(set.Alertmanager.Receivers[0].WebhookConfigs[0].URL))
+}
+
+func TestScrubForms(t *testing.T) {
+	v := "pa ss/wörd\"\n<&>"
+	for _, form := range []string{v, `pa ss/w\u00f6rd\"\n<&>`, `pa ss/wörd\"\n\u003c\u0026\u003e`, "pa+ss%2Fw%C3%B6rd%22%0A%3C%26%3E", "pa%20ss%2Fw%C3%B6rd%22%0A%3C&%3E", `pa ss/wörd\"\n<&>`} {
+		require.NotContains(t, Scrub("x "+form+" y", []string{v}), "ss/w", form)
+	}
+}
+
+// TestRedactDump: the variables README classifies as secrets are <secret>
+// in the configuration dump; PAGERDUTY_URL is shown.
+func TestRedactDump(t *testing.T) {
+	am := "global:\n  smtp_smarthost: ${SMTP_SMARTHOST}\n  smtp_from: ${SMTP_FROM}\n  smtp_auth_username: ${SMTP_USERNAME:-}\n  pagerduty_url: ${PAGERDUTY_URL:-https://events.pagerduty.com/v2/enqueue}\n" +
+		"route:\n  receiver: mail\nreceivers:\n- name: mail\n  email_configs:\n  - to: ops@example.com\n"
+	set, err := Loader{Sources: setup(t, minimalProm, am), Lookup: env(map[string]string{
+		"SMTP_SMARTHOST": "relay.example.com:587", "SMTP_FROM": "am@example.com", "SMTP_USERNAME": "bob", "PAGERDUTY_URL": "https://pd-proxy.example/v2/enqueue",
+	})}.Load()
+	require.NoError(t, err)
+	dump := set.RedactDump(set.Alertmanager.String())
+	for _, v := range []string{"relay.example.com", "am@example.com", "bob"} {
+		require.NotContains(t, dump, v)
+	}
+	require.Contains(t, dump, "smtp_auth_username: <secret>")
+	require.Contains(t, dump, "smarthost: <secret>")
+	require.Contains(t, dump, "https://pd-proxy.example/v2/enqueue")
+}

@@ -3,13 +3,16 @@ package configfiles
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	amconfig "github.com/prometheus/alertmanager/config"
@@ -45,7 +48,11 @@ type Set struct {
 	// secrets are the values of the variables the files refer to, to be
 	// scrubbed from error messages: a parser that quotes a bad value would
 	// otherwise put a webhook URL or password into a log line.
-	secrets []string
+	secrets     []string
+	secretNames []string // the variables referred to
+	// dumpSecrets are the values of the SecretVariables referred to, to
+	// be redacted in configuration dumps.
+	dumpSecrets []string
 }
 
 // DisabledChannels returns the channels switched off for lack of a secret.
@@ -91,6 +98,8 @@ func (l Loader) Load() (*Set, error) {
 	if l.Lookup == nil {
 		l.Lookup = os.LookupEnv
 	}
+	raw := l.Lookup
+	l.Lookup = envsubst.Trimmed(raw)
 	if l.Logger == nil {
 		l.Logger = promslog.NewNopLogger()
 	}
@@ -112,8 +121,21 @@ func (l Loader) Load() (*Set, error) {
 			errs = append(errs, err)
 		}
 	}
+	for _, name := range s.secretNames {
+		if v, ok := l.Lookup(name); ok && v != "" && slices.Contains(SecretVariables, name) && !slices.Contains(s.dumpSecrets, v) {
+			s.dumpSecrets = append(s.dumpSecrets, v)
+		}
+	}
 	if len(errs) > 0 {
-		return nil, scrub(errors.Join(errs...), s.secrets)
+		// The values before trimming too: a parser may have seen them in
+		// an earlier step.
+		secrets := slices.Clone(s.secrets)
+		for _, name := range s.secretNames {
+			if v, ok := raw(name); ok && len(v) >= 6 && !slices.Contains(secrets, v) {
+				secrets = append(secrets, v)
+			}
+		}
+		return nil, scrub(errors.Join(errs...), secrets)
 	}
 	return s, nil
 }
@@ -123,14 +145,43 @@ var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`)
 // scrub replaces secret values in an error's message.
 func scrub(err error, secrets []string) error {
 	msg := err.Error()
-	clean := msg
-	for _, v := range secrets {
-		clean = strings.ReplaceAll(clean, v, "<secret>")
-	}
+	clean := Scrub(msg, secrets)
 	if clean == msg {
 		return err
 	}
 	return errors.New(clean)
+}
+
+// Scrub replaces every form of each secret in s with <secret>: the value
+// itself and as Go's %q, JSON, URL query and URL path escaping print it (a
+// parser that quotes a bad value with %q turns a newline into \n, so the
+// raw value no longer matches).
+func Scrub(s string, secrets []string) string {
+	// Longest first, so a secret containing another is replaced whole.
+	var forms []string
+	for _, v := range secrets {
+		if v == "" {
+			continue
+		}
+		forms = append(forms, escapedForms(v)...)
+	}
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range slices.Compact(forms) {
+		s = strings.ReplaceAll(s, f, "<secret>")
+	}
+	return s
+}
+
+func escapedForms(v string) []string {
+	q := strconv.Quote(v)
+	qa := strconv.QuoteToASCII(v)
+	j, _ := json.Marshal(v)
+	forms := []string{v, q[1 : len(q)-1], qa[1 : len(qa)-1], string(j[1 : len(j)-1]), url.QueryEscape(v), url.PathEscape(v)}
+	// A trailing newline or space the value lost in trimming.
+	if t := strings.TrimRight(v, " \t\r\n\v\f"); len(t) >= 6 && t != v {
+		forms = append(forms, escapedForms(t)...)
+	}
+	return forms
 }
 
 func (l Loader) read(s *Set, path string) (string, error) {
@@ -145,6 +196,9 @@ func (l Loader) read(s *Set, path string) (string, error) {
 		// mangle messages.
 		if v, ok := l.Lookup(m[1]); ok && len(v) >= 6 && !slices.Contains(s.secrets, v) {
 			s.secrets = append(s.secrets, v)
+		}
+		if !slices.Contains(s.secretNames, m[1]) {
+			s.secretNames = append(s.secretNames, m[1])
 		}
 	}
 	return string(b), nil

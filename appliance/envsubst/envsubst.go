@@ -16,6 +16,17 @@ import (
 // Lookup returns the value of a variable and whether it is set.
 type Lookup func(name string) (string, bool)
 
+// Trimmed returns lookup with trailing whitespace cut from every value, as
+// Alertmanager 0.35 does for secrets read from *_file: a secret written to
+// an environment file or a mounted secret often ends in a newline, which
+// would make a URL invalid and put the secret, quoted, into the error.
+func Trimmed(lookup Lookup) Lookup {
+	return func(name string) (string, bool) {
+		v, ok := lookup(name)
+		return strings.TrimRight(v, " \t\r\n\v\f"), ok
+	}
+}
+
 // Result is the expanded text and the variables it referred to.
 type Result struct {
 	Text string
