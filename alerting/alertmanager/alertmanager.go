@@ -95,6 +95,7 @@ type Alertmanager struct {
 	maintDone     chan struct{}
 
 	internal internalAlerts
+	bounds   *alertBounds
 	damaged  []persist.Damaged
 
 	attempts   attemptCounter
@@ -119,7 +120,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	ff := featurecontrol.NoopFlags{}
 
 	silPath := filepath.Join(o.DataDir, "silences")
-	silOpts := func(snapshot string) silence.Options {
+	silOpts := func(snapshot string, reg prometheus.Registerer) silence.Options {
 		return silence.Options{
 			SnapshotFile: snapshot,
 			Retention:    o.Retention,
@@ -134,12 +135,12 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 			Logging: true,
 		}
 	}
-	sil, err := silence.New(silOpts(snapshotIfExists(silPath)))
+	sil, err := silence.New(silOpts(snapshotIfExists(silPath), reg))
 	if err != nil && snapshotIfExists(silPath) != "" {
 		// A damaged snapshot must not stop all alerting: move it aside
 		// and start without silences (the alert says which were lost).
 		if err = am.quarantine(silPath, fmt.Errorf("restore silences %s: %w", silPath, err), "every silence"); err == nil {
-			sil, err = silence.New(silOpts(""))
+			sil, err = silence.New(silOpts("", replacingRegisterer{reg}))
 		}
 	}
 	if err != nil {
@@ -149,7 +150,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	am.silPersist = persist.New("silences", silPath, sil, 0, logger)
 
 	nflPath := filepath.Join(o.DataDir, "nflog")
-	nflOpts := func(snapshot string) nflog.Options {
+	nflOpts := func(snapshot string, reg prometheus.Registerer) nflog.Options {
 		return nflog.Options{
 			SnapshotFile: snapshot,
 			Retention:    o.Retention,
@@ -157,10 +158,10 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 			Metrics:      reg,
 		}
 	}
-	nfl, err := nflog.New(nflOpts(snapshotIfExists(nflPath)))
+	nfl, err := nflog.New(nflOpts(snapshotIfExists(nflPath), reg))
 	if err != nil && snapshotIfExists(nflPath) != "" {
 		if err = am.quarantine(nflPath, fmt.Errorf("restore notification log %s: %w", nflPath, err), "the notification log (alerts already notified may be notified once more)"); err == nil {
-			nfl, err = nflog.New(nflOpts(""))
+			nfl, err = nflog.New(nflOpts("", replacingRegisterer{reg}))
 		}
 	}
 	if err != nil {
@@ -180,7 +181,8 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	nfl.SetBroadcast(func(b []byte) { nflBroadcast(b); am.nflPersist.Mark() })
 
 	am.silencer = silence.NewSilencer(sil, logger, am.recorder)
-	alerts, err := mem.NewAlerts(context.Background(), 30*time.Minute, 0, am.silencer, logger.With("component", "alerts"), am.recorder, reg, ff)
+	am.bounds = newAlertBounds(am.silencer, reg)
+	alerts, err := mem.NewAlerts(context.Background(), 30*time.Minute, 0, am.bounds, logger.With("component", "alerts"), am.recorder, reg, ff)
 	if err != nil {
 		return nil, fmt.Errorf("create alert store: %w", err)
 	}
@@ -231,7 +233,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		return nil, fmt.Errorf("create alertmanager api: %w", err)
 	}
 	am.api = apih
-	am.handler = am.flushAfterWrites(apih.Register(route.New(), "/"))
+	am.handler = am.refuseOverBounds(am.flushAfterWrites(apih.Register(route.New(), "/")))
 	am.pipelines = notify.NewPipelineBuilder(reg, ff, am.recorder)
 	am.dispMet = dispatch.NewDispatcherMetrics(false, reg, ff)
 
@@ -245,6 +247,29 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		am.RaiseDamaged(d)
 	}
 	return am, nil
+}
+
+// replacingRegisterer registers the metrics of a silences or nflog instance
+// built again after its snapshot failed to load: the failed one registered
+// the same metrics first.
+type replacingRegisterer struct{ prometheus.Registerer }
+
+func (r replacingRegisterer) Register(c prometheus.Collector) error {
+	err := r.Registerer.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		r.Unregister(are.ExistingCollector)
+		return r.Registerer.Register(c)
+	}
+	return err
+}
+
+func (r replacingRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
+		}
+	}
 }
 
 // quarantine moves a damaged state file aside and records it for Damaged.

@@ -148,3 +148,16 @@ func (am *Alertmanager) runInternal() {
 		}
 	}
 }
+
+// StorageFull raises (full) or clears StorageFullAlert; the appliance calls
+// it from the free-space guard's OnChange.
+func (am *Alertmanager) StorageFull(full bool, cause error) {
+	if !full {
+		am.Clear("storage-full")
+		return
+	}
+	am.Raise("storage-full", StorageFullAlert, nil, model.LabelSet{
+		"summary":     "The appliance's storage is full: samples are refused, firing alerts are held, the Watchdog is stopped",
+		"description": model.LabelValue(truncate(fmt.Sprint(cause), 1024)),
+	}, time.Time{})
+}
