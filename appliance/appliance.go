@@ -173,7 +173,8 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	fanout := promstorage.NewFanout(logger, db, a.remote)
 	// Every sample goes through the free-space guard, so a full disk
 	// refuses batches instead of tearing a WAL record.
-	appendable := storage.NewFreeSpaceGuard(o.StoragePath, uint64(o.MinFreeSpace), reg).Wrap(fanout)
+	guard := storage.NewFreeSpaceGuard(o.StoragePath, uint64(o.MinFreeSpace), reg)
+	appendable := guard.Wrap(fanout)
 
 	tracker, err := promql.NewActiveQueryTracker(o.StoragePath, o.QueryMaxConcurrency, logger.With("component", "query tracker"))
 	if err != nil {
@@ -266,6 +267,15 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, err
 	}
 	a.cleanups = append(a.cleanups, a.audit.Close)
+	// Issue 14: damaged state files were moved aside (an alert fires for each); storage full pages in-process and holds firing alerts.
+	for _, d := range append(ackStore.Damaged(), a.am.Damaged()...) {
+		a.am.RaiseDamaged(d)
+		a.writeAudit(audit.Entry{Event: "state_file_damaged", Path: d.Path, Result: "moved to " + d.MovedTo + "; lost " + d.Lost, Error: d.Err.Error()})
+	}
+	guard.OnChange(func(full bool, err error) {
+		a.am.StorageFull(full, err)
+		a.forwarder.Hold(full, "storage full: samples cannot be stored")
+	})
 	a.auth = auth.New(auth.Options{
 		WebConfigFile: o.WebConfigFile,
 		Logger:        logger,
