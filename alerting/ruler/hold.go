@@ -22,7 +22,9 @@ import (
 // marks them with the HeldAnnotation (annotations do not change the
 // fingerprint). When space returns it keeps holding each alert for
 // HoldGrace, until its rule fires it again (the alert store merges the two
-// and keeps the first startsAt, so ack and escalation carry on) or the grace
+// and keeps the first startsAt, so ack and escalation carry on), its rule
+// resolves it on input stored after the release (a resolution dated before
+// the release is one of lack of input, and stays dropped), or the grace
 // ends and it resolves.
 //
 // The Watchdog is the opposite case: it must stop, so that an external dead
@@ -145,7 +147,11 @@ func (h *holdState) filter(in []*alert.Alert, now time.Time) []*alert.Alert {
 			delete(h.held, fp) // its rule fires it again
 		}
 		if _, ok := h.held[fp]; ok && resolved {
-			continue // not resolved for lack of input: held
+			if h.holding || !a.EndsAt.After(h.released) {
+				continue // resolved for lack of input: held
+			}
+			// Resolved after space returned, on stored input: trust it.
+			delete(h.held, fp)
 		}
 		if resolved {
 			delete(h.firing, fp)

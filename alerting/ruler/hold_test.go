@@ -62,3 +62,36 @@ func TestHoldKeepsFiringAlertsAndStopsWatchdog(t *testing.T) {
 	require.WithinDuration(t, start, a.StartsAt, time.Second, "the first startsAt carries on")
 	require.Empty(t, f.Held(), "fired again: no longer held")
 }
+
+// TestHoldTrustsResolutionsAfterRelease: once space is back, a resolution
+// dated after the release (the rule saw stored input) passes; one dated
+// during the full period stays dropped.
+func TestHoldTrustsResolutionsAfterRelease(t *testing.T) {
+	logger := promslog.NewNopLogger()
+	store, err := mem.NewAlerts(context.Background(), time.Hour, 0, nil, logger, eventrecorder.Recorder{}, prometheus.NewRegistry(), featurecontrol.NoopFlags{})
+	require.NoError(t, err)
+	defer store.Close()
+	f := NewForwarder(store, logger)
+	require.NoError(t, f.ApplyConfig(&promconfig.Config{}))
+	start := time.Now().Add(-time.Hour)
+	disk := &notifier.Alert{Labels: labels.FromStrings("alertname", "OwnDiskNearlyFull"), StartsAt: start, EndsAt: time.Now().Add(time.Minute)}
+	f.Send(disk)
+	fp := model.LabelSet{"alertname": "OwnDiskNearlyFull"}.Fingerprint()
+
+	f.Hold(true, "storage full")
+	stale := *disk
+	stale.EndsAt = time.Now()
+	time.Sleep(10 * time.Millisecond)
+	f.Hold(false, "")
+	f.Send(&stale)
+	a, _ := store.Get(fp)
+	require.False(t, a.Resolved(), "resolved during the full period: still held")
+
+	time.Sleep(10 * time.Millisecond)
+	fresh := *disk
+	fresh.EndsAt = time.Now()
+	f.Send(&fresh)
+	a, _ = store.Get(fp)
+	require.True(t, a.ResolvedAt(time.Now().Add(time.Millisecond)), "resolved on stored input: passes")
+	require.Empty(t, f.Held())
+}
