@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +31,8 @@ type stateAlert struct {
 	} `json:"status"`
 }
 
-// amAlertNamed returns the active alert named name, if any.
-func amAlertNamed(t *testing.T, a *appliance, name string) (stateAlert, bool) {
+// stateAlertNamed returns the active alert named name, if any.
+func stateAlertNamed(t *testing.T, a *appliance, name string) (stateAlert, bool) {
 	t.Helper()
 	var list []stateAlert
 	code, body := httpGet(a.am + "/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true")
@@ -54,7 +56,7 @@ func postAlert(t *testing.T, a *appliance, name string) string {
 	require.Equal(t, http.StatusOK, code, "post alert: %s", body)
 	var fp string
 	waitFor(t, 10*time.Second, name+" in the alert store", func() bool {
-		x, ok := amAlertNamed(t, a, name)
+		x, ok := stateAlertNamed(t, a, name)
 		fp = x.Fingerprint
 		return ok
 	})
@@ -249,8 +251,10 @@ func TestReliabilityStorageFullPages(t *testing.T) {
 	waitFor(t, 30*time.Second, "E2EConnectorDown and Watchdog notified", func() bool {
 		return len(hook.matching("E2EConnectorDown", "firing")) > 0 && len(hook.matching("Watchdog", "firing")) > 0
 	})
-	before, ok := amAlertNamed(t, a, "E2EConnectorDown")
+	before, ok := stateAlertNamed(t, a, "E2EConnectorDown")
 	require.True(t, ok)
+	code, body := ack(t, a, before.Fingerprint)
+	require.Equal(t, http.StatusOK, code, "ack: %s", body)
 
 	fill(t, filepath.Join(mnt, "ballast"), -1)
 	fullAt := time.Now()
@@ -259,7 +263,7 @@ func TestReliabilityStorageFullPages(t *testing.T) {
 	})
 	paged := time.Since(fullAt)
 	waitFor(t, 30*time.Second, "Watchdog stopped", func() bool {
-		_, firing := amAlertNamed(t, a, "Watchdog")
+		_, firing := stateAlertNamed(t, a, "Watchdog")
 		return !firing
 	})
 	watchdogStopped := time.Since(fullAt)
@@ -267,28 +271,92 @@ func TestReliabilityStorageFullPages(t *testing.T) {
 	// 45 s full: three times the rule's range; the outage stays firing,
 	// marked as held.
 	for end := time.Now().Add(45 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
-		x, ok := amAlertNamed(t, a, "E2EConnectorDown")
+		x, ok := stateAlertNamed(t, a, "E2EConnectorDown")
 		require.True(t, ok, "E2EConnectorDown resolved %s after the disk filled", time.Since(fullAt))
 		require.Equal(t, before.Fingerprint, x.Fingerprint)
 	}
-	held, _ := amAlertNamed(t, a, "E2EConnectorDown")
+	held, _ := stateAlertNamed(t, a, "E2EConnectorDown")
 	require.Contains(t, held.Annotations["smm_held"], "storage full", "the API says the alert is held")
 	require.Empty(t, hook.matching("E2EConnectorDown", "resolved"), "no resolved notification for the outage")
 
 	require.NoError(t, os.Remove(filepath.Join(mnt, "ballast")))
 	freedAt := time.Now()
 	waitFor(t, 60*time.Second, "E2EConnectorDown fired again by its rule", func() bool {
-		x, ok := amAlertNamed(t, a, "E2EConnectorDown")
+		x, ok := stateAlertNamed(t, a, "E2EConnectorDown")
 		return ok && x.Annotations["smm_held"] == ""
 	})
-	after, _ := amAlertNamed(t, a, "E2EConnectorDown")
+	after, _ := stateAlertNamed(t, a, "E2EConnectorDown")
 	require.Equal(t, before.Fingerprint, after.Fingerprint)
 	require.True(t, before.StartsAt.Equal(after.StartsAt), "startsAt %s became %s", before.StartsAt, after.StartsAt)
 	waitFor(t, 60*time.Second, "SMM_ApplianceStorageFull resolved and Watchdog back", func() bool {
-		_, wd := amAlertNamed(t, a, "Watchdog")
+		_, wd := stateAlertNamed(t, a, "Watchdog")
 		return len(hook.matching("SMM_ApplianceStorageFull", "resolved")) > 0 && wd
 	})
 	require.Empty(t, hook.matching("E2EConnectorDown", "resolved"), "no resolved notification for the outage")
+	require.True(t, ackedFingerprints(t, a)[before.Fingerprint], "the ack carries on")
 	t.Logf("sudden fill: SMM_ApplianceStorageFull delivered %s after the fill, Watchdog stopped after %s; E2EConnectorDown held 45 s with the same fingerprint, startsAt unchanged; live again %s after freeing",
 		paged.Round(100*time.Millisecond), watchdogStopped.Round(100*time.Millisecond), time.Since(freedAt).Round(100*time.Millisecond))
+}
+
+// TestReliabilityBoundedState: an ack of 100 alerts (and 5,000 copies of one
+// fingerprint) with a 100 KB comment is one write with the comment stored
+// once (it was 16 s and a 10 MB file); an alert POST over the alert store's
+// byte bound is refused with 507 and counted.
+func TestReliabilityBoundedState(t *testing.T) {
+	exp, hook := newExporter(t), newWebhook(t)
+	cfg, data := copyConfig(t, "reliability/state"), t.TempDir()
+	a := startAppliance(t, cfg, data, stateEnv(exp, hook))
+	var alerts []map[string]any
+	for i := range 100 {
+		alerts = append(alerts, map[string]any{"labels": map[string]string{"alertname": "E2EMany", "n": strconv.Itoa(i), "severity": "warning"}})
+	}
+	code, body := postJSON(t, a.am+"/api/v2/alerts", alerts)
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	var fps []string
+	waitFor(t, 10*time.Second, "100 alerts stored", func() bool {
+		var list []stateAlert
+		_, b := httpGet(a.am + "/api/v2/alerts?filter=alertname%3D%22E2EMany%22")
+		_ = json.Unmarshal(b, &list)
+		fps = fps[:0]
+		for _, x := range list {
+			fps = append(fps, x.Fingerprint)
+		}
+		return len(fps) == 100
+	})
+	all := slices.Clone(fps)
+	for range 5000 {
+		all = append(all, fps[0])
+	}
+	comment := strings.Repeat("c", 100<<10)
+	start := time.Now()
+	code, body = postJSON(t, a.web+"/api/v1/appliance/acks", map[string]any{"fingerprints": all, "by": "e2e", "comment": comment})
+	took := time.Since(start)
+	require.Equal(t, http.StatusOK, code, "%.200s", body)
+	fi, err := os.Stat(filepath.Join(data, "acks", "acks.json"))
+	require.NoError(t, err)
+	require.Less(t, fi.Size(), int64(2*len(comment)), "the comment is stored once")
+	require.Len(t, ackedFingerprints(t, a), 100)
+
+	// Over the 32 MiB bound in 12 MiB POSTs (the API takes at most 16 MiB
+	// per request): two are stored, the third is refused whole.
+	big := strings.Repeat("x", 8<<10)
+	post := func(name string) (int, []byte) {
+		var flood []map[string]any
+		for i := range 1536 {
+			flood = append(flood, map[string]any{"labels": map[string]string{"alertname": name, "n": strconv.Itoa(i)}, "annotations": map[string]string{"big": big}})
+		}
+		return postJSON(t, a.am+"/api/v2/alerts", flood)
+	}
+	for _, name := range []string{"E2EFlood1", "E2EFlood2"} {
+		code, body = post(name)
+		require.Equal(t, http.StatusOK, code, "%.200s", body)
+	}
+	code, body = post("E2EFlood3")
+	require.Equal(t, http.StatusInsufficientStorage, code, "%.200s", body)
+	require.Greater(t, metricValue(t, a, "smm_appliance_alerts_refused_total"), 0.0)
+	_, found := stateAlertNamed(t, a, "E2EFlood3")
+	require.False(t, found, "a refused POST stores nothing")
+	stored := metricValue(t, a, "smm_appliance_alert_store_bytes")
+	require.LessOrEqual(t, stored, float64(32<<20))
+	t.Logf("ack of 100 alerts + 5,000 copies with a 100 KB comment: %s, acks.json %d bytes; third 12 MiB alert POST with %.0f bytes stored: %d %s", took.Round(time.Millisecond), fi.Size(), stored, code, strings.TrimSpace(string(body)))
 }
