@@ -390,6 +390,12 @@ func (s *Store) Escalated(fp string, e Escalation) error {
 	return s.commit(undo, []*State{st})
 }
 
+// CheckRoom reports whether a change could be recorded now (nil), or an
+// error wrapping persist.ErrNotDurable: the escalation engine may ask before
+// it sends a step, so that a full disk does not make it re-send the step at
+// every check.
+func (s *Store) CheckRoom() error { return s.file.CheckRoom() }
+
 // undo holds the states a change replaced, to put back if the change
 // cannot be made durable.
 type undo struct {

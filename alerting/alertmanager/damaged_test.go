@@ -1,9 +1,16 @@
 package alertmanager
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
@@ -32,4 +39,37 @@ func TestDamagedStateFilesDoNotStopStart(t *testing.T) {
 		require.Equal(t, model.LabelValue("critical"), a.Labels["severity"])
 		require.False(t, a.Resolved())
 	}
+}
+
+// TestSilenceThatCannotBeWrittenIsRefused: a silence POST whose write fails
+// after it was applied answers 507 and the silence is expired again; the
+// next one is refused before it is applied.
+func TestSilenceThatCannotBeWrittenIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	am, err := New(Options{DataDir: dir}, promslog.NewNopLogger(), prometheus.NewRegistry())
+	require.NoError(t, err)
+	defer am.Close()
+	// A non-empty directory where the snapshot goes: the rename fails.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "silences", "x"), 0o750))
+
+	post := func() int {
+		now := time.Now().UTC()
+		body := fmt.Sprintf(`{"matchers":[{"name":"alertname","value":"X","isRegex":false,"isEqual":true}],"startsAt":%q,"endsAt":%q,"createdBy":"t","comment":"c"}`,
+			now.Format(time.RFC3339), now.Add(time.Hour).Format(time.RFC3339))
+		req := httptest.NewRequest(http.MethodPost, "/api/v2/silences", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		am.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	require.Equal(t, http.StatusInsufficientStorage, post(), "applied, not durable: refused")
+	sils, _, err := am.Silences().Query(context.Background())
+	require.NoError(t, err)
+	require.Len(t, sils, 1)
+	require.False(t, sils[0].EndsAt.AsTime().After(time.Now()), "rolled back: expired again")
+
+	require.Equal(t, http.StatusInsufficientStorage, post(), "refused up front after a failed write")
+	sils, _, err = am.Silences().Query(context.Background())
+	require.NoError(t, err)
+	require.Len(t, sils, 1, "not applied")
 }
