@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
