@@ -267,7 +267,8 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, err
 	}
 	a.cleanups = append(a.cleanups, a.audit.Close)
-	// Issue 14: damaged state files were moved aside (an alert fires for each); storage full pages in-process and holds firing alerts.
+	// Damaged state files were moved aside: an alert for each, and the
+	// audit log. A full disk pages in-process and holds firing alerts.
 	for _, d := range append(ackStore.Damaged(), a.am.Damaged()...) {
 		a.am.RaiseDamaged(d)
 		a.writeAudit(audit.Entry{Event: "state_file_damaged", Path: d.Path, Result: "moved to " + d.MovedTo + "; lost " + d.Lost, Error: d.Err.Error()})
