@@ -173,7 +173,8 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	fanout := promstorage.NewFanout(logger, db, a.remote)
 	// Every sample goes through the free-space guard, so a full disk
 	// refuses batches instead of tearing a WAL record.
-	appendable := storage.NewFreeSpaceGuard(o.StoragePath, uint64(o.MinFreeSpace), reg).Wrap(fanout)
+	guard := storage.NewFreeSpaceGuard(o.StoragePath, uint64(o.MinFreeSpace), reg)
+	appendable := guard.Wrap(fanout)
 
 	tracker, err := promql.NewActiveQueryTracker(o.StoragePath, o.QueryMaxConcurrency, logger.With("component", "query tracker"))
 	if err != nil {
@@ -277,6 +278,16 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 
 	auditRec := audit.NewRecorder(a.writeAudit, reg)
 	a.cleanups = append(a.cleanups, auditRec.Close)
+	// Damaged state files were moved aside: an alert for each, and the
+	// audit log. A full disk pages in-process and holds firing alerts.
+	for _, d := range append(ackStore.Damaged(), a.am.Damaged()...) {
+		a.am.RaiseDamaged(d)
+		a.writeAudit(audit.Entry{Event: "state_file_damaged", Path: d.Path, Result: "moved to " + d.MovedTo + "; lost " + d.Lost, Error: d.Err.Error()})
+	}
+	guard.OnChange(func(full bool, err error) {
+		a.am.StorageFull(full, err)
+		a.forwarder.Hold(full, "storage full: samples cannot be stored")
+	})
 	a.auth = auth.New(auth.Options{
 		WebConfigFile: o.WebConfigFile,
 		Logger:        logger,

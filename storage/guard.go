@@ -30,6 +30,23 @@ type FreeSpaceGuard struct {
 	reserve uint64
 	refused prometheus.Counter
 	low     atomic.Bool
+	notify  atomic.Pointer[func(full bool, err error)]
+}
+
+// OnChange sets a function called when the guard starts refusing commits
+// (full, with the refusal) and when it accepts them again. It runs on the
+// committing goroutine, once per transition: the appliance raises its
+// storage-full alert in-process there, since no sample about the disk can
+// be stored while it is full.
+func (g *FreeSpaceGuard) OnChange(f func(full bool, err error)) { g.notify.Store(&f) }
+
+// Full reports whether the guard refused the last commit.
+func (g *FreeSpaceGuard) Full() bool { return g.low.Load() }
+
+func (g *FreeSpaceGuard) changed(full bool, err error) {
+	if f := g.notify.Load(); f != nil {
+		(*f)(full, err)
+	}
 }
 
 // NewFreeSpaceGuard guards the filesystem of path with reserve bytes.
@@ -54,10 +71,15 @@ func (g *FreeSpaceGuard) check() error {
 	}
 	free := st.Bavail * uint64(st.Bsize)
 	if free < g.reserve {
-		g.low.Store(true)
-		return fmt.Errorf("%w (%d bytes free, reserve %d)", ErrDiskFull, free, g.reserve)
+		err := fmt.Errorf("%w (%d bytes free, reserve %d)", ErrDiskFull, free, g.reserve)
+		if !g.low.Swap(true) {
+			g.changed(true, err)
+		}
+		return err
 	}
-	g.low.Store(false)
+	if g.low.Swap(false) {
+		g.changed(false, nil)
+	}
 	return nil
 }
 

@@ -41,3 +41,25 @@ func TestFreeSpaceGuard(t *testing.T) {
 	require.NoError(t, g.Wrap(inner).AppenderV2(context.Background()).Commit())
 	require.True(t, inner.last.committed)
 }
+
+// TestFreeSpaceGuardReportsTransitions: OnChange hears each change between
+// refusing and accepting once, not once per commit.
+func TestFreeSpaceGuardReportsTransitions(t *testing.T) {
+	g := NewFreeSpaceGuard(t.TempDir(), 1<<62, prometheus.NewRegistry())
+	var got []bool
+	g.OnChange(func(full bool, err error) {
+		got = append(got, full)
+		require.Equal(t, full, err != nil)
+	})
+	app := g.Wrap(&fakeAppendable{})
+	for range 3 {
+		_ = app.AppenderV2(context.Background()).Commit()
+	}
+	require.True(t, g.Full())
+	g.reserve = 1
+	for range 3 {
+		require.NoError(t, app.AppenderV2(context.Background()).Commit())
+	}
+	require.Equal(t, []bool{true, false}, got)
+	require.False(t, g.Full())
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/console"
 	"github.com/smm-architect/smm-appliance/alerting/history"
+	"github.com/smm-architect/smm-appliance/storage/persist"
 	"github.com/smm-architect/smm-appliance/web/audit"
 	"github.com/smm-architect/smm-appliance/web/auth"
 )
@@ -80,6 +81,9 @@ func (a *ApplianceAPI) ack(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, console.ErrNotFound) {
 			code = http.StatusNotFound
 		}
+		if errors.Is(err, persist.ErrNotDurable) {
+			code = http.StatusInsufficientStorage // refused and rolled back
+		}
 		writeAPI(w, code, nil, err)
 		return
 	}
@@ -97,7 +101,11 @@ func (a *ApplianceAPI) unack(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := a.Console.Unack(r.Context(), r.PathValue("fingerprint"), by)
 	if err != nil {
-		writeAPI(w, http.StatusNotFound, nil, err)
+		code := http.StatusNotFound
+		if errors.Is(err, persist.ErrNotDurable) {
+			code = http.StatusInsufficientStorage // refused and rolled back
+		}
+		writeAPI(w, code, nil, err)
 		return
 	}
 	writeAPI(w, http.StatusOK, st, nil)

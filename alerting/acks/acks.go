@@ -6,10 +6,19 @@
 // marks the file, a background writer coalesces bursts (an alert storm
 // notifies thousands of alerts at once), and acks and escalations wait for
 // their write before returning, so a restart neither forgets an ack nor
-// escalates twice.
+// escalates twice. A change that cannot be written is rolled back and
+// returned as an error wrapping persist.ErrNotDurable: nothing is answered
+// as done that a crash would lose.
+//
+// An ack is the operator's word and has its own lifetime (STYLE.md 20): it
+// lives until the operator un-acks, or until its alert has been absent or
+// resolved for Retention — not as long as the alert store happens to
+// remember the alert (the store is snapshotted every few seconds, and a
+// crash or a damaged snapshot empties it).
 package acks
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +58,20 @@ type State struct {
 	// change wins.
 	AckChangedAt time.Time    `json:"ackChangedAt,omitzero"`
 	Escalations  []Escalation `json:"escalations,omitempty"`
+	// GoneSince is when the alert was first seen absent or resolved since
+	// it last fired; the state is forgotten Retention later. Local to each
+	// node (not gossiped): every node sees its own alert store.
+	GoneSince time.Time `json:"goneSince,omitzero"`
+}
+
+// DefaultRetention is how long the state of an alert that is gone (resolved,
+// or absent from the alert store) is kept: an alert that comes back with the
+// same fingerprint within it is still acked and keeps its escalation steps.
+const DefaultRetention = 24 * time.Hour
+
+// Target is one alert to acknowledge.
+type Target struct {
+	Fingerprint, Alertname, Severity string
 }
 
 // ErrUnknownAlert is returned when acking an alert the appliance has no
@@ -57,26 +80,37 @@ var ErrUnknownAlert = errors.New("unknown alert")
 
 // Store holds the states, keyed by alert fingerprint.
 type Store struct {
-	file *persist.File
+	file    *persist.File
+	damaged []persist.Damaged
+	now     func() time.Time
 
 	mtx       sync.Mutex
 	states    map[string]*State
+	retention time.Duration
 	broadcast func([]byte)
 	onMerge   func([]State) // set before the cluster starts; read without mtx
 }
 
 // Open loads the state file, if any, and starts its writer; Close stops it.
+// A file that cannot be decoded does not stop the start: it is moved aside
+// (persist.Quarantine), the store starts empty, and Damaged reports it.
 func Open(path string, logger *slog.Logger) (*Store, error) {
-	s := &Store{states: map[string]*State{}, broadcast: func([]byte) {}}
+	s := &Store{states: map[string]*State{}, broadcast: func([]byte) {}, retention: DefaultRetention, now: time.Now}
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return nil, fmt.Errorf("read acks %s: %w", path, err)
 	default:
-		var list []*State
-		if err := json.Unmarshal(b, &list); err != nil {
-			return nil, fmt.Errorf("decode acks %s: %w", path, err)
+		list, err := decode(b)
+		if err != nil {
+			d, qerr := persist.Quarantine(path, fmt.Errorf("decode acks %s: %w", path, err), "every acknowledgement, first-notification time and escalation step")
+			if qerr != nil {
+				return nil, errors.Join(err, qerr)
+			}
+			logger.Error("acks file damaged; moved aside, starting without acks", "component", "acks", "file", path, "moved_to", d.MovedTo, "err", err)
+			s.damaged = append(s.damaged, d)
+			break
 		}
 		for _, st := range list {
 			if st != nil && st.Fingerprint != "" {
@@ -94,6 +128,63 @@ func Open(path string, logger *slog.Logger) (*Store, error) {
 // Close writes the final state.
 func (s *Store) Close() error { return s.file.Close() }
 
+// Damaged lists the state file Open found damaged and moved aside, if any.
+func (s *Store) Damaged() []persist.Damaged { return slices.Clone(s.damaged) }
+
+// SetRetention sets how long the state of a gone alert is kept (default
+// DefaultRetention).
+func (s *Store) SetRetention(d time.Duration) {
+	s.mtx.Lock()
+	s.retention = d
+	s.mtx.Unlock()
+}
+
+// fileV2 is the file format: each distinct ack (one per request: who, when,
+// comment) is stored once and states refer to it, so acking N alerts with a
+// long comment does not store the comment N times.
+type fileV2 struct {
+	Version int         `json:"version"`
+	Acks    []Ack       `json:"acks"`
+	States  []diskState `json:"states"`
+}
+
+type diskState struct {
+	State
+	Ack    *Ack `json:"ack,omitempty"` // shadows State.Ack: always nil on disk
+	AckRef *int `json:"ackRef,omitempty"`
+}
+
+// decode reads the file: version 2, or the plain list of states older
+// versions wrote.
+func decode(b []byte) ([]*State, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '[' {
+		var list []*State
+		err := json.Unmarshal(b, &list)
+		return list, err
+	}
+	var f fileV2
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, err
+	}
+	if f.Version != 2 {
+		return nil, fmt.Errorf("unknown acks file version %d", f.Version)
+	}
+	list := make([]*State, 0, len(f.States))
+	for _, ds := range f.States {
+		st := ds.State
+		if ds.AckRef != nil {
+			if *ds.AckRef < 0 || *ds.AckRef >= len(f.Acks) {
+				return nil, fmt.Errorf("state %s refers to ack %d of %d", st.Fingerprint, *ds.AckRef, len(f.Acks))
+			}
+			a := f.Acks[*ds.AckRef]
+			st.Ack = &a
+		}
+		list = append(list, &st)
+	}
+	return list, nil
+}
+
 // snapshot copies the states under the lock and encodes them outside it, so
 // a large write does not hold up notifications.
 func (s *Store) snapshot(w io.Writer) (int64, error) {
@@ -104,8 +195,23 @@ func (s *Store) snapshot(w io.Writer) (int64, error) {
 	}
 	s.mtx.Unlock()
 	slices.SortFunc(list, func(a, b State) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+	f := fileV2{Version: 2, Acks: []Ack{}, States: make([]diskState, len(list))}
+	refs := map[Ack]int{}
+	for i, st := range list {
+		f.States[i].State = st
+		if st.Ack == nil {
+			continue
+		}
+		ref, ok := refs[*st.Ack]
+		if !ok {
+			ref = len(f.Acks)
+			refs[*st.Ack] = ref
+			f.Acks = append(f.Acks, *st.Ack)
+		}
+		f.States[i].AckRef = &ref
+	}
 	cw := &countingWriter{w: w}
-	err := json.NewEncoder(cw).Encode(list)
+	err := json.NewEncoder(cw).Encode(f)
 	return cw.n, err
 }
 
@@ -181,6 +287,7 @@ func (s *Store) Notified(t time.Time, alerts ...Notice) []string {
 		changed = append(changed, st)
 	}
 	if len(changed) > 0 {
+		s.file.Mark()
 		s.changedLocked(changed...)
 	}
 	return first
@@ -189,61 +296,176 @@ func (s *Store) Notified(t time.Time, alerts ...Notice) []string {
 // Acknowledge acks an alert. Alerts not yet notified may be acked too (an
 // operator saw it in the console first). It returns once the ack is on disk.
 func (s *Store) Acknowledge(fp, alertname, severity string, a Ack) (State, error) {
-	s.mtx.Lock()
-	st, ok := s.states[fp]
-	if !ok {
-		st = &State{Fingerprint: fp, Alertname: alertname, Severity: severity}
-		s.states[fp] = st
+	out, err := s.AcknowledgeAll([]Target{{fp, alertname, severity}}, a)
+	if err != nil {
+		return State{}, err
 	}
-	a.At = a.At.UTC()
-	st.Ack = &a
-	st.AckChangedAt = a.At
-	s.changedLocked(st)
-	c := clone(st)
-	s.mtx.Unlock()
-	return c, s.file.Flush()
+	return out[0], nil
 }
 
-// Unacknowledge removes an ack; it returns once that is on disk.
+// AcknowledgeAll acks alerts with one ack, in one durable write (STYLE.md
+// 19): a request for N alerts rewrites the file once, not N times, and a
+// fingerprint given twice counts once. It returns the states in the order
+// of first appearance once the file is on disk; if it cannot be written the
+// acks are rolled back and the error wraps persist.ErrNotDurable.
+func (s *Store) AcknowledgeAll(targets []Target, a Ack) ([]State, error) {
+	if err := s.file.CheckRoom(); err != nil {
+		return nil, err
+	}
+	a.At = a.At.UTC()
+	s.mtx.Lock()
+	undo := s.undoLocked()
+	var changed []*State
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if seen[t.Fingerprint] {
+			continue
+		}
+		seen[t.Fingerprint] = true
+		st, ok := s.states[t.Fingerprint]
+		undo.save(t.Fingerprint, st, ok)
+		if !ok {
+			st = &State{Fingerprint: t.Fingerprint, Alertname: t.Alertname, Severity: t.Severity}
+			s.states[t.Fingerprint] = st
+		}
+		ack := a // one copy per state: clone and Merge treat them apart
+		st.Ack = &ack
+		st.AckChangedAt = a.At
+		changed = append(changed, st)
+	}
+	out := make([]State, len(changed))
+	for i, st := range changed {
+		out[i] = clone(st)
+	}
+	s.mtx.Unlock()
+	if err := s.commit(undo, changed); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Unacknowledge removes an ack; it returns once that is on disk, or rolls
+// it back and returns an error wrapping persist.ErrNotDurable.
 func (s *Store) Unacknowledge(fp string) (State, error) {
+	if err := s.file.CheckRoom(); err != nil {
+		return State{}, err
+	}
 	s.mtx.Lock()
 	st, ok := s.states[fp]
 	if !ok || st.Ack == nil {
 		s.mtx.Unlock()
 		return State{}, ErrUnknownAlert
 	}
+	undo := s.undoLocked()
+	undo.save(fp, st, true)
 	st.Ack = nil
-	st.AckChangedAt = time.Now().UTC()
-	s.changedLocked(st)
+	st.AckChangedAt = s.now().UTC()
 	c := clone(st)
 	s.mtx.Unlock()
-	return c, s.file.Flush()
+	if err := s.commit(undo, []*State{st}); err != nil {
+		return State{}, err
+	}
+	return c, nil
 }
 
 // Escalated records a carried-out escalation step; it returns once the
-// step is on disk, so a restart does not escalate twice.
+// step is on disk, so a restart does not escalate twice. If the step cannot
+// be written it is rolled back and the error wraps persist.ErrNotDurable:
+// the engine then sends the step again at its next check (at least once,
+// never recorded as done when a crash would forget it).
 func (s *Store) Escalated(fp string, e Escalation) error {
+	if err := s.file.CheckRoom(); err != nil {
+		return err
+	}
 	s.mtx.Lock()
 	st, ok := s.states[fp]
+	undo := s.undoLocked()
+	undo.save(fp, st, ok)
 	if !ok {
 		st = &State{Fingerprint: fp}
 		s.states[fp] = st
 	}
 	e.At = e.At.UTC()
 	st.Escalations = append(st.Escalations, e)
-	s.changedLocked(st)
 	s.mtx.Unlock()
-	return s.file.Flush()
+	return s.commit(undo, []*State{st})
 }
 
-// Forget drops alerts that are no longer active: a resolved alert that
-// fires again starts fresh (new first notification, no ack, no escalation).
+// CheckRoom reports whether a change could be recorded now (nil), or an
+// error wrapping persist.ErrNotDurable: the escalation engine may ask before
+// it sends a step, so that a full disk does not make it re-send the step at
+// every check.
+func (s *Store) CheckRoom() error { return s.file.CheckRoom() }
+
+// undo holds the states a change replaced, to put back if the change
+// cannot be made durable.
+type undo struct {
+	prev map[string]*State // nil value: the state did not exist
+}
+
+func (s *Store) undoLocked() *undo { return &undo{prev: map[string]*State{}} }
+
+func (u *undo) save(fp string, st *State, ok bool) {
+	if _, done := u.prev[fp]; done {
+		return
+	}
+	if !ok {
+		u.prev[fp] = nil
+		return
+	}
+	c := clone(st)
+	u.prev[fp] = &c
+}
+
+// commit writes the change and gossips it; if the write fails it restores
+// the previous states (a later change to the same alert, made meanwhile, is
+// rolled back with it and fails on its own flush too) and marks the file
+// again, so the disk catches up with what is in force once it has room.
+func (s *Store) commit(u *undo, changed []*State) error {
+	s.mtx.Lock()
+	s.file.Mark()
+	s.mtx.Unlock()
+	if err := s.file.Flush(); err != nil {
+		s.mtx.Lock()
+		for fp, prev := range u.prev {
+			if prev == nil {
+				delete(s.states, fp)
+			} else {
+				s.states[fp] = prev
+			}
+		}
+		s.file.Mark()
+		s.mtx.Unlock()
+		return err
+	}
+	s.mtx.Lock()
+	s.changedLocked(changed...)
+	s.mtx.Unlock()
+	return nil
+}
+
+// Forget is called with the alerts that are active now. The state of an
+// alert that is not starts a Retention clock (GoneSince) and is dropped
+// when it runs out; an alert active again clears it. So an ack outlives a
+// crash, a restart that lost the alert store, or a flapping alert; only an
+// alert resolved for Retention starts fresh (new first notification, no
+// ack, no escalation).
 func (s *Store) Forget(active func(fp string) bool) {
+	now := s.now().UTC()
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	changed := false
-	for fp := range s.states {
-		if !active(fp) {
+	for fp, st := range s.states {
+		switch {
+		case active(fp):
+			if !st.GoneSince.IsZero() {
+				st.GoneSince = time.Time{}
+				changed = true
+			}
+		case st.GoneSince.IsZero():
+			st.GoneSince = now
+			changed = true
+		case now.Sub(st.GoneSince) >= s.retention:
 			delete(s.states, fp)
 			changed = true
 		}
@@ -253,10 +475,8 @@ func (s *Store) Forget(active func(fp string) bool) {
 	}
 }
 
-// changedLocked marks a local change for writing and gossips it to
-// cluster peers.
+// changedLocked gossips a local change to cluster peers.
 func (s *Store) changedLocked(sts ...*State) {
-	s.file.Mark()
 	if b, err := json.Marshal(sts); err == nil {
 		s.broadcast(b)
 	}

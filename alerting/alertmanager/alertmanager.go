@@ -6,14 +6,20 @@
 package alertmanager
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -91,6 +97,10 @@ type Alertmanager struct {
 	stopMaint     chan struct{}
 	maintDone     chan struct{}
 
+	internal internalAlerts
+	bounds   *alertBounds
+	damaged  []persist.Damaged
+
 	attempts   attemptCounter
 	inflight   gate
 	receivers  atomic.Pointer[map[string][]notify.Integration]
@@ -109,23 +119,33 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	if o.Retention == 0 {
 		o.Retention = 120 * time.Hour
 	}
-	am := &Alertmanager{opts: o, logger: logger, startTime: time.Now(), stopMaint: make(chan struct{}), maintDone: make(chan struct{})}
+	am := &Alertmanager{opts: o, logger: logger, startTime: time.Now(), stopMaint: make(chan struct{}), maintDone: make(chan struct{}), internal: internalAlerts{alerts: map[string]*internalAlert{}}}
 	ff := featurecontrol.NoopFlags{}
 
 	silPath := filepath.Join(o.DataDir, "silences")
-	sil, err := silence.New(silence.Options{
-		SnapshotFile: snapshotIfExists(silPath),
-		Retention:    o.Retention,
-		// Bounds so that neither a flood of silences nor one huge matcher
-		// can exhaust memory; matchers are RE2, so no regex can backtrack.
-		Limits: silence.Limits{
-			MaxSilences:         func() int { return 10000 },
-			MaxSilenceSizeBytes: func() int { return 8 << 10 },
-		},
-		Logger:  logger.With("component", "silences"),
-		Metrics: reg,
-		Logging: true,
-	})
+	silOpts := func(snapshot string, reg prometheus.Registerer) silence.Options {
+		return silence.Options{
+			SnapshotFile: snapshot,
+			Retention:    o.Retention,
+			// Bounds so that neither a flood of silences nor one huge matcher
+			// can exhaust memory; matchers are RE2, so no regex can backtrack.
+			Limits: silence.Limits{
+				MaxSilences:         func() int { return 10000 },
+				MaxSilenceSizeBytes: func() int { return 8 << 10 },
+			},
+			Logger:  logger.With("component", "silences"),
+			Metrics: reg,
+			Logging: true,
+		}
+	}
+	sil, err := silence.New(silOpts(snapshotIfExists(silPath), reg))
+	if err != nil && snapshotIfExists(silPath) != "" {
+		// A damaged snapshot must not stop all alerting: move it aside
+		// and start without silences (the alert says which were lost).
+		if err = am.quarantine(silPath, fmt.Errorf("restore silences %s: %w", silPath, err), "every silence"); err == nil {
+			sil, err = silence.New(silOpts("", replacingRegisterer{reg}))
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("restore silences %s: %w", silPath, err)
 	}
@@ -133,12 +153,20 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	am.silPersist = persist.New("silences", silPath, sil, 0, logger)
 
 	nflPath := filepath.Join(o.DataDir, "nflog")
-	nfl, err := nflog.New(nflog.Options{
-		SnapshotFile: snapshotIfExists(nflPath),
-		Retention:    o.Retention,
-		Logger:       logger.With("component", "nflog"),
-		Metrics:      reg,
-	})
+	nflOpts := func(snapshot string, reg prometheus.Registerer) nflog.Options {
+		return nflog.Options{
+			SnapshotFile: snapshot,
+			Retention:    o.Retention,
+			Logger:       logger.With("component", "nflog"),
+			Metrics:      reg,
+		}
+	}
+	nfl, err := nflog.New(nflOpts(snapshotIfExists(nflPath), reg))
+	if err != nil && snapshotIfExists(nflPath) != "" {
+		if err = am.quarantine(nflPath, fmt.Errorf("restore notification log %s: %w", nflPath, err), "the notification log (alerts already notified may be notified once more)"); err == nil {
+			nfl, err = nflog.New(nflOpts("", replacingRegisterer{reg}))
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("restore notification log %s: %w", nflPath, err)
 	}
@@ -160,7 +188,8 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	nfl.SetBroadcast(func(b []byte) { nflBroadcast(b); am.nflPersist.Mark() })
 
 	am.silencer = silence.NewSilencer(sil, logger, am.recorder)
-	alerts, err := mem.NewAlerts(context.Background(), 30*time.Minute, 0, am.silencer, logger.With("component", "alerts"), am.recorder, reg, ff)
+	am.bounds = newAlertBounds(am.silencer, reg)
+	alerts, err := mem.NewAlerts(context.Background(), 30*time.Minute, 0, am.bounds, logger.With("component", "alerts"), am.recorder, reg, ff)
 	if err != nil {
 		return nil, fmt.Errorf("create alert store: %w", err)
 	}
@@ -170,6 +199,11 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		// Not fatal: alerts come back from the rules within one evaluation;
 		// only resolved-while-down notifications are lost.
 		logger.Error("restore alerts", "component", "alerts", "err", err)
+		if _, serr := os.Stat(alertsPath); serr == nil {
+			if qerr := am.quarantine(alertsPath, err, "the alerts of before the restart (rule alerts come back at their next evaluation; alerts posted by clients until they are posted again)"); qerr != nil {
+				logger.Error("move damaged alert snapshot aside", "component", "alerts", "err", qerr)
+			}
+		}
 	} else if n > 0 {
 		logger.Info("restored alerts from before the restart", "component", "alerts", "count", n)
 	}
@@ -206,7 +240,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 		return nil, fmt.Errorf("create alertmanager api: %w", err)
 	}
 	am.api = apih
-	am.handler = am.flushAfterWrites(apih.Register(route.New(), "/"))
+	am.handler = am.refuseOverBounds(am.flushAfterWrites(apih.Register(route.New(), "/")))
 	am.pipelines = notify.NewPipelineBuilder(reg, ff, am.recorder)
 	am.dispMet = dispatch.NewDispatcherMetrics(false, reg, ff)
 
@@ -215,8 +249,50 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	go am.alertPersist.Run()
 	go am.maintain()
 	go am.snapshotAlerts(5 * time.Second)
+	go am.runInternal()
+	for _, d := range am.damaged {
+		am.RaiseDamaged(d)
+	}
 	return am, nil
 }
+
+// replacingRegisterer registers the metrics of a silences or nflog instance
+// built again after its snapshot failed to load: the failed one registered
+// the same metrics first.
+type replacingRegisterer struct{ prometheus.Registerer }
+
+func (r replacingRegisterer) Register(c prometheus.Collector) error {
+	err := r.Registerer.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		r.Unregister(are.ExistingCollector)
+		return r.Registerer.Register(c)
+	}
+	return err
+}
+
+func (r replacingRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// quarantine moves a damaged state file aside and records it for Damaged.
+func (am *Alertmanager) quarantine(path string, cause error, lost string) error {
+	d, err := persist.Quarantine(path, cause, lost)
+	if err != nil {
+		return errors.Join(cause, err)
+	}
+	am.logger.Error("state file damaged; moved aside, starting without it", "component", "alertmanager", "file", path, "moved_to", d.MovedTo, "lost", lost, "err", cause)
+	am.damaged = append(am.damaged, d)
+	return nil
+}
+
+// Damaged lists the state files New found damaged and moved aside; each has
+// a StateFileDamagedAlert firing. The caller records them in the audit log.
+func (am *Alertmanager) Damaged() []persist.Damaged { return slices.Clone(am.damaged) }
 
 // nflogWriteInterval spaces the notification log's snapshots: in an alert
 // storm every notification changes it, and each write is the whole log. A
@@ -259,47 +335,85 @@ func (am *Alertmanager) maintain() {
 	}
 }
 
-// flushAfterWrites makes a write through the API (a new or expired silence)
-// durable before the client hears it succeeded.
+// flushAfterWrites makes a silence write through the API (create, update,
+// expire) durable before the client hears it succeeded. A write that cannot
+// be made durable is refused with 507 Insufficient Storage: before it is
+// applied when the silences file cannot be written (the disk is full), or,
+// when the write fails after it was applied (space vanished in between), a
+// new silence is expired again. An update or expiry that fails that late
+// stays in force in memory, is retried to disk, and still answers 507.
 func (am *Alertmanager) flushAfterWrites(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || !strings.Contains(r.URL.Path, "/silence") {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(&flushingWriter{ResponseWriter: w, flush: am.silPersist.Flush}, r)
+		if err := am.silPersist.CheckRoom(); err != nil {
+			refuseNotDurable(w, "silence refused, nothing changed: "+err.Error())
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxSilenceBody+1))
+		if err != nil {
+			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := &bufferedResponse{header: http.Header{}, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if rec.code < 300 {
+			if err := am.silPersist.Flush(); err != nil {
+				if id, ok := newSilenceID(r, body, rec.body.Bytes()); ok {
+					if xerr := am.silences.Expire(r.Context(), id); xerr == nil {
+						refuseNotDurable(w, "silence refused and expired again: "+err.Error())
+						return
+					}
+				}
+				refuseNotDurable(w, "change in force in memory but not on disk (retrying): "+err.Error())
+				return
+			}
+		}
+		maps.Copy(w.Header(), rec.header)
+		w.WriteHeader(rec.code)
+		_, _ = w.Write(rec.body.Bytes())
 	})
 }
 
-// flushingWriter persists silences before the status line goes out.
-type flushingWriter struct {
-	http.ResponseWriter
-	flush   func() error
-	flushed bool
+// maxSilenceBody bounds the silence request bodies read here; the silence
+// size limit (8 KiB) is far below it.
+const maxSilenceBody = 1 << 20
+
+func refuseNotDurable(w http.ResponseWriter, msg string) {
+	http.Error(w, msg, http.StatusInsufficientStorage)
 }
 
-func (f *flushingWriter) WriteHeader(code int) {
-	if !f.flushed {
-		f.flushed = true
-		if code < 300 {
-			if err := f.flush(); err != nil {
-				// The change is in force (in memory, and gossiped); only its
-				// snapshot is late, and the persister retries until it lands.
-				// Failing the request would make clients retry and create
-				// duplicates, so it succeeds with a warning instead.
-				f.Header().Set("Warning", `199 smm-appliance "change not yet persisted to disk; retrying"`)
-			}
-		}
+// newSilenceID is the ID of the silence a POST created, if it created one
+// (no "id" in the request).
+func newSilenceID(r *http.Request, reqBody, respBody []byte) (string, bool) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/silences") {
+		return "", false
 	}
-	f.ResponseWriter.WriteHeader(code)
+	var req struct {
+		ID string `json:"id"`
+	}
+	var resp struct {
+		SilenceID string `json:"silenceID"`
+	}
+	if json.Unmarshal(reqBody, &req) != nil || req.ID != "" || json.Unmarshal(respBody, &resp) != nil || resp.SilenceID == "" {
+		return "", false
+	}
+	return resp.SilenceID, true
 }
 
-func (f *flushingWriter) Write(b []byte) (int, error) {
-	if !f.flushed {
-		f.WriteHeader(http.StatusOK)
-	}
-	return f.ResponseWriter.Write(b)
+// bufferedResponse holds a response until its change is durable.
+type bufferedResponse struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
 }
+
+func (b *bufferedResponse) Header() http.Header         { return b.header }
+func (b *bufferedResponse) WriteHeader(code int)        { b.code = code }
+func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
 
 // Handler serves the Alertmanager API (v2 and Connect) at the root.
 func (am *Alertmanager) Handler() http.Handler { return am.handler }

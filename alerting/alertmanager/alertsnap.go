@@ -2,9 +2,11 @@ package alertmanager
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"sync/atomic"
@@ -86,22 +88,65 @@ func (c changeTracking) Put(ctx context.Context, alerts ...*alert.Alert) error {
 	return c.Alerts.Put(ctx, alerts...)
 }
 
+// alertSnapshotMaxAge is how old the snapshot may get while only the end
+// times of its alerts change. Rules re-put every firing alert on every
+// evaluation with an end 4 resend delays ahead (4 min by default), so a
+// snapshot a minute old still restores them firing; rewriting the whole
+// store every 5 s for new end times alone was most of its cost.
+const alertSnapshotMaxAge = time.Minute
+
 // snapshotAlerts marks the alert snapshot for writing at most once per
-// interval, and only if alerts were put since the last one. Rules re-put
-// every firing alert on every evaluation, so per-change writes would
-// rewrite the whole store continuously; a clock alone would rewrite it when
-// nothing happened.
+// interval, and only if alerts were put since the last one: at once when an
+// alert came, went or changed (labels, annotations, startsAt), and after
+// alertSnapshotMaxAge when only end times moved. Rules re-put every firing
+// alert on every evaluation, so per-change writes would rewrite the whole
+// store continuously; a clock alone would rewrite it when nothing happened.
 func (am *Alertmanager) snapshotAlerts(interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var (
+		lastDigest uint64
+		lastMark   time.Time
+	)
 	for {
 		select {
 		case <-am.stopMaint:
 			return
-		case <-t.C:
-			if am.alertsChanged.Swap(false) {
-				am.alertPersist.Mark()
+		case now := <-t.C:
+			if !am.alertsChanged.Swap(false) {
+				continue
 			}
+			d := am.alertsDigest(now)
+			if d == lastDigest && now.Sub(lastMark) < alertSnapshotMaxAge {
+				am.alertsChanged.Store(true) // still to be written, later
+				continue
+			}
+			lastDigest, lastMark = d, now
+			am.alertPersist.Mark()
 		}
 	}
+}
+
+// alertsDigest identifies the snapshot's content but for end and update
+// times: an order-independent sum of a hash per unresolved alert.
+func (am *Alertmanager) alertsDigest(now time.Time) uint64 {
+	it := am.alerts.GetPending()
+	defer it.Close()
+	var sum uint64
+	for a := range it.Next() {
+		if a.Data.ResolvedAt(now) {
+			continue
+		}
+		h := fnv.New64a()
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(a.Data.Fingerprint()))
+		h.Write(b[:])
+		binary.LittleEndian.PutUint64(b[:], uint64(a.Data.StartsAt.UnixNano()))
+		h.Write(b[:])
+		binary.LittleEndian.PutUint64(b[:], uint64(a.Data.Annotations.Fingerprint()))
+		h.Write(b[:])
+		h.Write([]byte(a.Data.GeneratorURL))
+		sum += h.Sum64()
+	}
+	return sum
 }

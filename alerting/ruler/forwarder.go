@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/alertmanager/alert"
 	"github.com/prometheus/alertmanager/provider"
@@ -13,7 +14,6 @@ import (
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/notifier"
 	"github.com/prometheus/prometheus/rules"
-	"time"
 )
 
 // Forwarder hands alerts from the rule manager to the embedded Alertmanager's
@@ -28,6 +28,8 @@ type Forwarder struct {
 	externalLabels labels.Labels
 	relabel        []*relabel.Config
 	external       *notifier.Manager // nil unless alerting.alertmanagers is set
+
+	hold holdState
 }
 
 var _ rules.Sender = (*Forwarder)(nil)
@@ -94,6 +96,7 @@ func (f *Forwarder) Send(in ...*notifier.Alert) {
 		}
 		out = append(out, alert.New(m, now, false))
 	}
+	out = f.hold.filter(out, now)
 	if len(out) > 0 {
 		if err := f.alerts.Put(context.Background(), out...); err != nil {
 			f.logger.Error("store alerts", "component", "forwarder", "err", err)

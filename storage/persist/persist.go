@@ -18,8 +18,20 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
+
+// ErrNotDurable is returned (wrapped) when a change cannot be made durable:
+// the last write failed, or the filesystem lacks the room for the next one.
+// Callers that answer a client refuse the change and roll it back (HTTP
+// 507), so nothing is answered as done that a crash would lose.
+var ErrNotDurable = errors.New("change not durable: state file cannot be written")
+
+// Headroom is the free space, beyond the size of the last snapshot, a File
+// wants before it accepts a change from a client: the new snapshot is
+// written beside the old one before the rename.
+const Headroom = 1 << 20
 
 // Snapshotter writes the whole current state.
 type Snapshotter interface {
@@ -46,6 +58,8 @@ type File struct {
 	closed   bool
 	flushers int // Flush calls waiting
 	lastErr  error
+	failedAt uint64 // version of the last failed write
+	lastSize int64  // bytes of the last successful snapshot
 
 	minInterval time.Duration
 	wake        chan struct{}
@@ -123,11 +137,18 @@ func (f *File) Run() {
 				continue
 			}
 			last = time.Now()
-			err := WriteAtomic(f.path, func(w io.Writer) error { _, err := f.src.Snapshot(w); return err })
+			var size int64
+			err := WriteAtomic(f.path, func(w io.Writer) error {
+				var err error
+				size, err = f.src.Snapshot(w)
+				return err
+			})
 			f.mtx.Lock()
 			f.lastErr = err
 			if err == nil {
-				f.written = v
+				f.written, f.lastSize = v, size
+			} else {
+				f.failedAt = v
 			}
 			f.cond.Broadcast()
 			f.mtx.Unlock()
@@ -142,7 +163,9 @@ func (f *File) Run() {
 }
 
 // Flush waits until every change marked before the call is written, or a
-// write failed (the loop keeps retrying; the error says the change is late).
+// write that covered them failed; that error wraps ErrNotDurable (the loop
+// keeps retrying the whole state). An earlier failure does not fail a later
+// Flush: it waits for a write attempt of its own.
 func (f *File) Flush() error {
 	f.mtx.Lock()
 	target := f.version
@@ -156,15 +179,46 @@ func (f *File) Flush() error {
 	f.mtx.Lock()
 	defer func() { f.flushers--; f.mtx.Unlock() }()
 	for f.written < target && !f.closed {
-		if f.lastErr != nil {
-			return f.lastErr
+		if f.lastErr != nil && f.failedAt >= target {
+			return fmt.Errorf("%w: %w", ErrNotDurable, f.lastErr)
 		}
 		f.cond.Wait()
 	}
 	if f.written < target {
-		return errors.Join(errors.New("closed before the change was written"), f.lastErr)
+		return fmt.Errorf("%w: closed before the change was written: %w", ErrNotDurable, f.lastErr)
 	}
 	return nil
+}
+
+// CheckRoom reports, before a client's change is applied, whether it can be
+// made durable: nil, or an error wrapping ErrNotDurable when the last write
+// failed or the filesystem has less free space than the last snapshot plus
+// Headroom. The check is advisory (space can vanish between it and the
+// write); callers still Flush and roll back on failure.
+func (f *File) CheckRoom() error {
+	f.mtx.Lock()
+	lastErr, size := f.lastErr, f.lastSize
+	f.mtx.Unlock()
+	if lastErr != nil {
+		return fmt.Errorf("%w: %w", ErrNotDurable, lastErr)
+	}
+	free, err := FreeBytes(filepath.Dir(f.path))
+	if err != nil {
+		return nil // cannot tell: let the write decide
+	}
+	if need := uint64(size) + Headroom; free < need {
+		return fmt.Errorf("%w: %s: %d bytes free, %d needed", ErrNotDurable, f.path, free, need)
+	}
+	return nil
+}
+
+// FreeBytes is the space available to the process on path's filesystem.
+func FreeBytes(path string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
 }
 
 // Close writes a final snapshot, stops the loop and reports the last write

@@ -22,7 +22,7 @@ func (c *countingSource) Snapshot(w io.Writer) (int64, error) {
 }
 
 // TestFlushWritesBeforeReturning: after Mark and Flush the file is on disk
-// with the newest state; without a change no write happens; bursts coalesce.
+// with the newest state; without a change no write happens.
 func TestFlushWritesBeforeReturning(t *testing.T) {
 	dir := t.TempDir()
 	src := &countingSource{}
@@ -40,17 +40,53 @@ func TestFlushWritesBeforeReturning(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1", string(b))
 
-	for range 1000 {
-		f.Mark()
-	}
-	require.NoError(t, f.Flush())
-	require.Less(t, src.n.Load(), int64(1001), "bursts are coalesced")
-
 	require.NoError(t, f.Close())
 	require.NoError(t, f.Close(), "a second Close is harmless")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "no temp files left behind")
+}
+
+// blockingSource blocks each snapshot until the test releases it, so the
+// test knows a write is in progress while it marks changes.
+type blockingSource struct {
+	n       atomic.Int64
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingSource) Snapshot(w io.Writer) (int64, error) {
+	b.n.Add(1)
+	b.started <- struct{}{}
+	<-b.release
+	n, err := w.Write([]byte("x"))
+	return int64(n), err
+}
+
+// TestBurstIsCoalesced: 1,000 changes marked while a write is in progress
+// are covered by exactly one more write, not by one write each.
+func TestBurstIsCoalesced(t *testing.T) {
+	dir := t.TempDir()
+	src := &blockingSource{started: make(chan struct{}), release: make(chan struct{})}
+	f := New("test", filepath.Join(dir, "snap"), src, 0, promslog.NewNopLogger())
+	go f.Run()
+
+	f.Mark()
+	<-src.started // the first write is in progress
+	for range 1000 {
+		f.Mark()
+	}
+	done := make(chan error)
+	go func() { done <- f.Flush() }()
+	src.release <- struct{}{}
+	<-src.started // the second write: it covers all 1,000
+	src.release <- struct{}{}
+	require.NoError(t, <-done)
+	require.EqualValues(t, 2, src.n.Load(), "1,000 marks during one write make one more write")
+
+	go func() { <-src.started; src.release <- struct{}{} }()
+	require.NoError(t, f.Close())
+	require.EqualValues(t, 3, src.n.Load(), "close writes once more")
 }
 
 // TestWriteErrorsSurface: a path that cannot be written surfaces as an error
@@ -62,7 +98,9 @@ func TestWriteErrorsSurface(t *testing.T) {
 	f := New("test", filepath.Join(blocker, "snap"), &countingSource{}, 0, promslog.NewNopLogger())
 	go f.Run()
 	f.Mark()
-	require.Error(t, f.Flush())
+	err := f.Flush()
+	require.ErrorIs(t, err, ErrNotDurable)
+	require.ErrorIs(t, f.CheckRoom(), ErrNotDurable, "after a failed write, changes are refused up front")
 	require.Error(t, f.Close())
 }
 
