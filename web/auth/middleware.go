@@ -41,8 +41,16 @@ type Options struct {
 	// WriteRate and WriteBurst limit write requests per client address.
 	WriteRate  rate.Limit
 	WriteBurst int
-	Audit      func(Event)
-	Logger     *slog.Logger
+	// LoginFailureRate and LoginFailureBurst limit failed logins per client
+	// address and user name: past the burst, the next attempts for that
+	// user from that client answer 429 without a password check until the
+	// rate refills — a guessing loop gets one try a second. Keyed by user
+	// too, so a flood from a shared address (a NAT, a proxy) does not lock
+	// out the other users behind it.
+	LoginFailureRate  rate.Limit
+	LoginFailureBurst int
+	Audit             func(Event)
+	Logger            *slog.Logger
 }
 
 // Authorizer is the middleware.
@@ -57,6 +65,7 @@ type Authorizer struct {
 	lastErr  string            // last error reading the file, logged once
 	cache    map[string]bool   // sha256(user, hash, password) -> ok
 	limiters map[string]*rate.Limiter
+	failures map[string]*rate.Limiter // failed logins per client
 }
 
 // New builds the middleware. With no web config file, or one without users,
@@ -66,7 +75,10 @@ func New(o Options) *Authorizer {
 	if o.WriteRate == 0 {
 		o.WriteRate, o.WriteBurst = 20, 40
 	}
-	a := &Authorizer{opts: o, cache: map[string]bool{}, limiters: map[string]*rate.Limiter{}}
+	if o.LoginFailureRate == 0 {
+		o.LoginFailureRate, o.LoginFailureBurst = 1, 10
+	}
+	a := &Authorizer{opts: o, cache: map[string]bool{}, limiters: map[string]*rate.Limiter{}, failures: map[string]*rate.Limiter{}}
 	a.config.Store(&Config{})
 	return a
 }
@@ -212,7 +224,15 @@ func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 		if len(users) > 0 {
 			id = Identity{Role: cfg.AnonymousRole, Enabled: true}
 			if user, pass, ok := r.BasicAuth(); ok {
+				client := clientAddr(r)
+				if a.loginFailures(client, user).Tokens() < 1 {
+					a.audit(Event{Kind: "login_failed", User: user, Remote: client, Method: r.Method, Path: r.URL.Path, Status: http.StatusTooManyRequests})
+					w.Header().Set("Retry-After", "1")
+					http.Error(w, "too many failed logins from this client", http.StatusTooManyRequests)
+					return
+				}
 				if !a.check(user, pass, users) {
+					a.loginFailures(client, user).Allow()
 					a.audit(Event{Kind: "login_failed", User: user, Remote: clientAddr(r), Method: r.Method, Path: r.URL.Path, Status: http.StatusUnauthorized})
 					unauthorized(w)
 					return
@@ -291,17 +311,32 @@ func sameOrigin(r *http.Request) error {
 }
 
 func (a *Authorizer) allow(client string) bool {
+	return a.limiter(a.limiters, client, a.opts.WriteRate, a.opts.WriteBurst).Allow()
+}
+
+// loginFailures is the failed-login budget of a user name from a client: a
+// token is taken per failure, and an attempt without one is not checked.
+func (a *Authorizer) loginFailures(client, user string) *rate.Limiter {
+	if len(user) > 256 {
+		user = user[:256] // the key stays small whatever the caller sends
+	}
+	return a.limiter(a.failures, client+"\x00"+user, a.opts.LoginFailureRate, a.opts.LoginFailureBurst)
+}
+
+// limiter returns the client's limiter in m, made on first use. The map is
+// bounded: past 10,000 clients it starts afresh.
+func (a *Authorizer) limiter(m map[string]*rate.Limiter, client string, r rate.Limit, burst int) *rate.Limiter {
 	a.mtx.Lock()
 	defer a.mtx.Unlock()
-	l, ok := a.limiters[client]
+	l, ok := m[client]
 	if !ok {
-		if len(a.limiters) > 10000 {
-			a.limiters = map[string]*rate.Limiter{}
+		if len(m) > 10000 {
+			clear(m)
 		}
-		l = rate.NewLimiter(a.opts.WriteRate, a.opts.WriteBurst)
-		a.limiters[client] = l
+		l = rate.NewLimiter(r, burst)
+		m[client] = l
 	}
-	return l.Allow()
+	return l
 }
 
 type statusRecorder struct {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/promslog"
 	"github.com/stretchr/testify/require"
@@ -178,4 +179,46 @@ func TestWebConfigFailsClosed(t *testing.T) {
 	require.NoError(t, os.Remove(webCfg))
 	require.Equal(t, 401, do("GET", "/api/v1/query", "", ""), "deleting the file does not turn authentication off")
 	require.Equal(t, 200, do("POST", "/-/reload", "admin", "pw-admin"))
+}
+
+// TestFailedLoginsLimited: a guessing loop for one user from one client is
+// refused with 429 past the burst, without a password check, while another
+// user from the same address (a shared NAT) still logs in; the budget
+// refills at the configured rate.
+func TestFailedLoginsLimited(t *testing.T) {
+	dir := t.TempDir()
+	var users []string
+	for _, u := range []string{"alice", "bob"} {
+		h, err := bcrypt.GenerateFromPassword([]byte("pw-"+u), bcrypt.MinCost)
+		require.NoError(t, err)
+		users = append(users, "  "+u+": "+string(h))
+	}
+	webCfg := filepath.Join(dir, "web.yml")
+	require.NoError(t, os.WriteFile(webCfg, []byte("basic_auth_users:\n"+users[0]+"\n"+users[1]+"\n"), 0o600))
+	var statuses []int
+	a := New(Options{WebConfigFile: webCfg, LoginFailureRate: 20, LoginFailureBurst: 5, Logger: promslog.NewNopLogger(),
+		Audit: func(e Event) {
+			if e.Kind == "login_failed" {
+				statuses = append(statuses, e.Status)
+			}
+		}})
+	a.ApplyConfig(Config{Users: map[string]Role{"alice": RoleViewer, "bob": RoleViewer}})
+	h := a.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	do := func(user, pass, remote string) int {
+		r := httptest.NewRequest("GET", "/api/v1/query", nil)
+		r.SetBasicAuth(user, pass)
+		r.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := range 5 {
+		require.Equal(t, 401, do("alice", "guess", "192.0.2.1:1"), "attempt %d is checked", i+1)
+	}
+	require.Equal(t, 429, do("alice", "guess", "192.0.2.1:1"), "past the burst")
+	require.Equal(t, 429, do("alice", "pw-alice", "192.0.2.1:1"), "not even the right password is checked while the budget is empty")
+	require.Equal(t, 200, do("bob", "pw-bob", "192.0.2.1:1"), "another user behind the same address")
+	require.Equal(t, 200, do("alice", "pw-alice", "192.0.2.2:1"), "the same user from another client")
+	require.Equal(t, []int{401, 401, 401, 401, 401, 429, 429}, statuses, "refused attempts are audited (aggregated there) with 429")
+	require.Eventually(t, func() bool { return do("alice", "pw-alice", "192.0.2.1:1") == 200 }, 5*time.Second, 10*time.Millisecond, "the budget refills")
 }
