@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smm-architect/smm-appliance/web/auth"
 )
 
 // Request is what the authorization middleware saw of one request: its
@@ -96,11 +98,14 @@ func NewRecorder(write func(Entry), reg prometheus.Registerer) *Recorder {
 func (r *Recorder) Request(q Request) {
 	switch q.Kind {
 	case "write", "admin_read":
-		if kind := Machine(q.Method, q.Path); kind != "" {
+		// Classified on the path the router served (cleaned, no trailing
+		// slash, lower case); the line keeps the path as sent.
+		route := auth.RoutePath(q.Path)
+		if kind := Machine(q.Method, route); kind != "" {
 			r.machine.WithLabelValues(kind, strconv.Itoa(q.Status)).Inc()
 			return
 		}
-		r.write(Entry{Event: EventFor(q.Method, q.Path), User: q.User, Role: q.Role, Remote: q.Remote, Method: q.Method, Path: q.Path, Status: q.Status})
+		r.write(Entry{Event: EventFor(q.Method, route), User: q.User, Role: q.Role, Remote: q.Remote, Method: q.Method, Path: q.Path, Status: q.Status})
 	case "login_failed", "denied":
 		r.failures.WithLabelValues(q.Kind).Inc()
 		r.aggregate(Entry{Event: q.Kind, User: q.User, Role: q.Role, Remote: q.Remote, Method: q.Method, Path: q.Path, Status: q.Status})
