@@ -317,10 +317,9 @@ func (a *Authorizer) allow(client string) bool {
 // loginFailures is the failed-login budget of a user name from a client: a
 // token is taken per failure, and an attempt without one is not checked.
 func (a *Authorizer) loginFailures(client, user string) *rate.Limiter {
-	if len(user) > 256 {
-		user = user[:256] // the key stays small whatever the caller sends
-	}
-	return a.limiter(a.failures, client+"\x00"+user, a.opts.LoginFailureRate, a.opts.LoginFailureBurst)
+	// Hashed: the key stays small whatever the caller sends.
+	sum := sha256.Sum256([]byte(user))
+	return a.limiter(a.failures, client+"\x00"+string(sum[:]), a.opts.LoginFailureRate, a.opts.LoginFailureBurst)
 }
 
 // limiter returns the client's limiter in m, made on first use. The map is

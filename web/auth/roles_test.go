@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +222,12 @@ func TestFailedLoginsLimited(t *testing.T) {
 	require.Equal(t, 200, do("alice", "pw-alice", "192.0.2.2:1"), "the same user from another client")
 	require.Equal(t, []int{401, 401, 401, 401, 401, 429, 429}, statuses, "refused attempts are audited (aggregated there) with 429")
 	require.Eventually(t, func() bool { return do("alice", "pw-alice", "192.0.2.1:1") == 200 }, 5*time.Second, 10*time.Millisecond, "the budget refills")
+
+	// Long names that differ only at the end are different users.
+	long := strings.Repeat("x", 100000)
+	for range 5 {
+		require.Equal(t, 401, do(long+"a", "guess", "192.0.2.3:1"))
+	}
+	require.Equal(t, 429, do(long+"a", "guess", "192.0.2.3:1"))
+	require.Equal(t, 401, do(long+"b", "guess", "192.0.2.3:1"), "checked: its own budget")
 }
