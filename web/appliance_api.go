@@ -13,6 +13,7 @@ import (
 
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/console"
+	"github.com/smm-architect/smm-appliance/alerting/escalation"
 	"github.com/smm-architect/smm-appliance/alerting/history"
 	"github.com/smm-architect/smm-appliance/web/audit"
 	"github.com/smm-architect/smm-appliance/web/auth"
@@ -232,6 +233,10 @@ func (a *ApplianceAPI) alerts(w http.ResponseWriter, r *http.Request) {
 	states := a.Console.States()
 	out := make([]consoleAlert, 0, len(v2))
 	for _, al := range v2 {
+		if al.Labels[escalation.LabelEscalated] == "true" {
+			// An escalation copy: its alert is listed, with its escalations.
+			continue
+		}
 		ca := consoleAlert{
 			Fingerprint: al.Fingerprint, Labels: al.Labels, Annotations: al.Annotations,
 			StartsAt: al.StartsAt, EndsAt: al.EndsAt, GeneratorURL: al.GeneratorURL,
