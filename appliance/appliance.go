@@ -120,6 +120,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 			_ = a.Close()
 		}
 	}()
+	// Local storage is the readyStorage wrapper: the TSDB actor fills it
+	// in, and closing it is the very last step of a stop (the first of
+	// the LIFO cleanups).
+	a.addCleanup("tsdb", a.local.Close)
 	if err := setMemoryLimit(o.AutoGoMemLimit, o.AutoGoMemLimitRatio, logger); err != nil {
 		return nil, err
 	}
@@ -171,11 +175,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	}
 	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: LookupEnv(o.Environment), Logger: logger, WebConfigFile: o.WebConfigFile}, logger, reg)
 
-	// Local storage is the readyStorage wrapper: the TSDB actor fills it
-	// in, and closing it is the very last step of a stop (added first to
-	// the LIFO cleanups).
 	tsdbPath := filepath.Join(o.StoragePath, tsdbDir)
-	a.addCleanup("tsdb", a.local.Close)
 
 	// Remote write reads the TSDB's WAL, like Prometheus; samples queue
 	// there while the remote end is down. Everything that appends (scrape,
