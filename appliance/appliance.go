@@ -245,7 +245,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// (nothing sends it alerts any more) and before the TSDB closes.
 	a.addCleanup("alertmanager", a.am.Close)
 	a.console = console.New(a.am.Alerts(), ackStore, hist, logger, reg)
-	a.escalation = escalation.New(a.am.Alerts(), ackStore, logger)
+	a.escalation = escalation.New(a.am.Alerts(), ackStore, logger, reg)
 	if a.peer != nil {
 		ackStore.SetBroadcast(a.peer.AddState("acks", ackStore, reg).Broadcast)
 		// Like notifications, escalations are raised by the first peer; the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/alertmanager/alert"
 	"github.com/prometheus/alertmanager/provider"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
 	"github.com/smm-architect/smm-appliance/alerting/acks"
@@ -60,6 +61,7 @@ type Engine struct {
 	logger *slog.Logger
 	policy atomic.Pointer[Policy]
 	wait   func() time.Duration
+	checks prometheus.Counter
 }
 
 // SetWait delays every step by wait() (a cluster peer's position times the
@@ -68,8 +70,15 @@ func (e *Engine) SetWait(wait func() time.Duration) { e.wait = wait }
 
 // New builds an engine over the Alertmanager's alert store; ApplyPolicy
 // before Run.
-func New(alerts provider.Alerts, st *acks.Store, logger *slog.Logger) *Engine {
-	e := &Engine{alerts: alerts, acks: st, logger: logger.With("component", "escalation")}
+func New(alerts provider.Alerts, st *acks.Store, logger *slog.Logger, reg prometheus.Registerer) *Engine {
+	e := &Engine{
+		alerts: alerts, acks: st, logger: logger.With("component", "escalation"),
+		checks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "smm_appliance_escalation_checks_total",
+			Help: "Rounds of the escalation engine over the firing alerts.",
+		}),
+	}
+	reg.MustRegister(e.checks)
 	e.policy.Store(&Policy{CheckInterval: model.Duration(DefaultCheckInterval)})
 	return e
 }
@@ -92,6 +101,7 @@ func (e *Engine) Run(ctx context.Context) {
 
 // Check runs one round.
 func (e *Engine) Check(ctx context.Context) {
+	defer e.checks.Inc()
 	// Tests run the engine in a testing/synctest bubble, whose clock this is.
 	now := time.Now()
 	active := map[string]*alert.Alert{}

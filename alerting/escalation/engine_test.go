@@ -37,7 +37,7 @@ func newBubble(t *testing.T, p *Policy) *bubble {
 	require.NoError(t, err)
 	st, err := acks.Open(filepath.Join(t.TempDir(), "acks.json"), logger)
 	require.NoError(t, err)
-	e := New(alerts, st, logger)
+	e := New(alerts, st, logger, prometheus.NewRegistry())
 	e.ApplyPolicy(p)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
