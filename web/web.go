@@ -88,10 +88,11 @@ type Storage interface {
 }
 
 // Server owns the listeners. It serves from Start, before the rest of the
-// appliance exists: while the TSDB replays its WAL (minutes with millions of
-// series) /-/healthy answers and everything else says the appliance is
-// starting, so a liveness probe does not kill a process that is only
-// replaying. Activate swaps in the full APIs.
+// appliance runs: /-/healthy answers and everything else says the appliance
+// is starting, so a liveness probe does not kill a process that is only
+// replaying its WAL. Activate builds the full APIs (while the TSDB still
+// replays: they answer 503 until the appliance is ready) and Run swaps them
+// in.
 type Server struct {
 	opts      Options
 	logger    *slog.Logger
