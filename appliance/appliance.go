@@ -244,7 +244,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// notifications in flight; it runs after every actor has returned
 	// (nothing sends it alerts any more) and before the TSDB closes.
 	a.addCleanup("alertmanager", a.am.Close)
-	a.console = console.New(a.am.Alerts(), ackStore, hist, logger, reg)
+	a.console = console.New(a.am.Alerts(), a.am.Status, ackStore, hist, logger, reg)
 	a.escalation = escalation.New(a.am.Alerts(), ackStore, logger, reg)
 	if a.peer != nil {
 		ackStore.SetBroadcast(a.peer.AddState("acks", ackStore, reg).Broadcast)
@@ -361,10 +361,9 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Reload:     a.Reload,
 		LastReload: a.reloads.Last,
 		Appliance: (&web.ApplianceAPI{
-			Console:      a.console,
-			Alertmanager: a.am.Handler(),
-			Status:       a.status,
-			Audit:        a.audit,
+			Console: a.console,
+			Status:  a.status,
+			Audit:   a.audit,
 		}).Handler(),
 		Auth: a.auth,
 	}

@@ -30,6 +30,7 @@ type Console struct {
 	acks    *acks.Store
 	history *history.Store
 	logger  *slog.Logger
+	status  StatusFunc
 
 	ackSeconds  *prometheus.HistogramVec
 	attempts    *prometheus.CounterVec
@@ -37,10 +38,12 @@ type Console struct {
 	ok, total   atomic.Int64
 }
 
-// New builds a console and registers its metrics.
-func New(alerts provider.Alerts, st *acks.Store, h *history.Store, logger *slog.Logger, reg prometheus.Registerer) *Console {
+// New builds a console over the Alertmanager's alert store and status
+// (status may be nil: every alert active, no receivers) and registers its
+// metrics.
+func New(alerts provider.Alerts, status StatusFunc, st *acks.Store, h *history.Store, logger *slog.Logger, reg prometheus.Registerer) *Console {
 	c := &Console{
-		alerts: alerts, acks: st, history: h, logger: logger.With("component", "console"),
+		alerts: alerts, status: status, acks: st, history: h, logger: logger.With("component", "console"),
 		ackSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "smm_appliance_alert_acknowledge_seconds",
 			Help:    "Time from an alert's first notification to its acknowledgement (MTTA).",

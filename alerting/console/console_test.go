@@ -44,7 +44,7 @@ func newFixture(t *testing.T) *fixture {
 	h, err := history.Open(history.Options{Dir: filepath.Join(dir, "history")}, logger)
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close() })
-	return &fixture{c: New(alerts, st, h, logger, reg), alerts: alerts, acks: st, reg: reg}
+	return &fixture{c: New(alerts, nil, st, h, logger, reg), alerts: alerts, acks: st, reg: reg}
 }
 
 func (f *fixture) put(t *testing.T, ls model.LabelSet) *alert.Alert {
@@ -152,4 +152,32 @@ func value(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// TestAlerts: the console's list comes from the alert store and the
+// status function directly: firing alerts with their status, receivers,
+// ack and escalations; no escalation copies, no resolved alerts.
+func TestAlerts(t *testing.T) {
+	f := newFixture(t)
+	a := f.put(t, model.LabelSet{"alertname": "Down", "severity": "critical"})
+	f.put(t, model.LabelSet{"alertname": "Down", "severity": "critical", escalation.LabelEscalated: "true", escalation.LabelStep: "1"})
+	now := time.Now()
+	require.NoError(t, f.alerts.Put(context.Background(), alert.New(model.Alert{Labels: model.LabelSet{"alertname": "Gone"}, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(-time.Minute)}, now, false)))
+	f.c.status = func(_ context.Context, al *alert.Alert) (alert.AlertStatus, []string) {
+		return alert.AlertStatus{State: alert.AlertStateSuppressed, SilencedBy: []string{"s1"}, InhibitedBy: []string{}}, []string{"team"}
+	}
+	f.c.Observe(alertmanager.Attempt{Time: now, Receiver: "team", Integration: "webhook", Alerts: []*alert.Alert{a}, Resolved: []bool{false}, Attempt: 1})
+	require.NoError(t, f.acks.Escalated(a.Fingerprint().String(), acks.Escalation{Step: 1, At: now, Receiver: "manager"}))
+
+	list := f.c.Alerts(context.Background())
+	require.Len(t, list, 1)
+	got := list[0]
+	require.Equal(t, a.Fingerprint().String(), got.Fingerprint)
+	require.Equal(t, "Down", got.Labels["alertname"])
+	require.Equal(t, "suppressed", got.State)
+	require.Equal(t, []string{"s1"}, got.SilencedBy)
+	require.Equal(t, []string{"team"}, got.Receivers)
+	require.NotNil(t, got.FirstNotifiedAt)
+	require.Len(t, got.Escalations, 1)
+	require.Nil(t, got.Ack)
 }
