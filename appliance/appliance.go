@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/run"
@@ -59,13 +60,13 @@ const (
 	embeddedDir     = "embedded-config"
 )
 
-// Appliance is one running appliance.
+// Appliance is one appliance: New builds it, Run runs it.
 type Appliance struct {
 	opts   Options
 	logger *slog.Logger
 	reg    *prometheus.Registry
 
-	db         *storage.Local
+	local      *readyStorage // the TSDB, once the TSDB actor has opened it
 	am         *alertmanager.Alertmanager
 	forwarder  *ruler.Forwarder
 	ruler      *ruler.Ruler
@@ -73,29 +74,56 @@ type Appliance struct {
 	scraper    *scrape.Scraper
 	remote     *remote.Storage
 	web        *web.Server
+	webOpts    web.Options // the APIs, built by the web actor
 	console    *console.Console
 	escalation *escalation.Engine
 	reloads    *coordinator
 	auth       *auth.Authorizer
 	audit      *audit.Log
+	peer       *cluster.Peer
 
-	cleanups []func() error // LIFO, for a failed New
+	// dbOpen is closed once the TSDB has replayed its WAL; configLoaded
+	// once the first configuration is applied (Prometheus' dbOpen and
+	// reloadReady). Reload requests wait for configLoaded; stopping ends
+	// that wait when the appliance stops first.
+	dbOpen       chan struct{}
+	configLoaded chan struct{}
+	stopping     chan struct{}
+	stopOnce     sync.Once
+
+	cleanups []cleanup // LIFO: Run's last steps, or a failed New's undoing
+	// stopped, if set, is told each part's name as it has stopped (tests
+	// assert the stop order with it).
+	stopped func(part string)
 }
 
-// New opens storage, builds every part, binds the listeners and applies the
-// initial configuration. Nothing runs until Run.
+// cleanup is one step of the teardown, named for the log and the stop-order
+// test (alertmanager's app/ keeps its cleanup stack the same way).
+type cleanup struct {
+	name string
+	fn   func() error
+}
+
+// New builds every part and binds the listeners, which answer /-/healthy
+// at once. Nothing slow happens here: opening the TSDB (the WAL replay) and
+// loading the first configuration are actors of Run.
 func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Appliance{opts: o, logger: logger, reg: prometheus.NewRegistry()}
+	a := &Appliance{
+		opts: o, logger: logger, reg: prometheus.NewRegistry(), local: &readyStorage{},
+		dbOpen: make(chan struct{}), configLoaded: make(chan struct{}), stopping: make(chan struct{}),
+	}
 	defer func() {
 		if err != nil {
-			for i := len(a.cleanups) - 1; i >= 0; i-- {
-				_ = a.cleanups[i]()
-			}
+			_ = a.Close()
 		}
 	}()
+	// Local storage is the readyStorage wrapper: the TSDB actor fills it
+	// in, and closing it is the very last step of a stop (the first of
+	// the LIFO cleanups).
+	a.addCleanup("tsdb", a.local.Close)
 	if err := setMemoryLimit(o.AutoGoMemLimit, o.AutoGoMemLimitRatio, logger); err != nil {
 		return nil, err
 	}
@@ -115,10 +143,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, fmt.Errorf("write embedded configuration: %w", err)
 	}
 
-	// Listeners first, serving only /-/healthy until Run: the TSDB may
-	// replay its WAL for minutes, and a liveness probe must see the process
-	// alive meanwhile. Bound here also so that the external URL and the
-	// self-scrape target carry the real ports (tests bind :0).
+	// Listeners first, serving only /-/healthy until the web actor runs:
+	// the TSDB may replay its WAL for minutes, and a liveness probe must
+	// see the process alive meanwhile. Bound here also so that the external
+	// URL and the self-scrape target carry the real ports (tests bind :0).
 	promLn, amLn, err := listen(o.WebListenAddress, o.AlertmanagerListenAddress)
 	if err != nil {
 		return nil, err
@@ -130,9 +158,9 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil, errors.Join(fmt.Errorf("listen for self-scrape: %w", err), promLn.Close(), amLn.Close())
 	}
 	a.web = web.NewServer(promLn, amLn, selfLn, o.WebConfigFile, o.WebMaxConnections, logger)
-	a.cleanups = append(a.cleanups, func() error {
-		// Run shuts the server down on a normal stop; this is for a New
-		// that failed half way.
+	a.addCleanup("web", func() error {
+		// The web actor shuts the server down on a normal stop; this is
+		// for a New that failed half way, or an Appliance never run.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		a.web.Shutdown(ctx)
@@ -145,32 +173,16 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: LookupEnv(o.Environment), Logger: logger, WebConfigFile: o.WebConfigFile}, logger, reg)
 
-	// Reading and validating every configuration file takes a few hundred
-	// milliseconds on a busy machine; it runs while the TSDB replays its
-	// WAL, and the start-up reload below uses its result.
-	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: a.lookupEnv, Logger: logger, WebConfigFile: o.WebConfigFile}, logger, reg)
-	a.reloads.preload()
-
-	// Storage first: everything else reads or writes it.
-	db, err := storage.Open(storage.Options{
-		Path:              filepath.Join(o.StoragePath, tsdbDir),
-		RetentionDuration: time.Duration(o.RetentionTime),
-		RetentionBytes:    int64(o.RetentionSize),
-	}, logger, reg)
-	if err != nil {
-		return nil, err
-	}
-	a.db = db
-	a.cleanups = append(a.cleanups, db.Close)
+	tsdbPath := filepath.Join(o.StoragePath, tsdbDir)
 
 	// Remote write reads the TSDB's WAL, like Prometheus; samples queue
 	// there while the remote end is down. Everything that appends (scrape,
 	// rules, push receivers) goes through the fanout.
-	a.remote = remote.NewStorage(logger.With("component", "remote"), reg, db.StartTime, db.Dir(), time.Minute, scrapeGetter{a}, false)
-	a.cleanups = append(a.cleanups, a.remote.Close)
-	db.SetWriteNotified(a.remote)
-	fanout := promstorage.NewFanout(logger, db, a.remote)
+	a.remote = remote.NewStorage(logger.With("component", "remote"), reg, a.local.StartTime, tsdbPath, time.Minute, scrapeGetter{a}, false)
+	a.addCleanup("remote write", a.remote.Close)
+	fanout := promstorage.NewFanout(logger, a.local, a.remote)
 	// Every sample goes through the free-space guard, so a full disk
 	// refuses batches instead of tearing a WAL record.
 	guard := storage.NewFreeSpaceGuard(o.StoragePath, uint64(o.MinFreeSpace), reg)
@@ -180,7 +192,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("create active query tracker: %w", err)
 	}
-	a.cleanups = append(a.cleanups, tracker.Close)
+	a.addCleanup("query tracker", tracker.Close)
 	engine := promql.NewEngine(promql.EngineOpts{
 		Logger:               logger.With("component", "query engine"),
 		Reg:                  reg,
@@ -200,14 +212,14 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.cleanups = append(a.cleanups, hist.Close)
+	a.addCleanup("history", hist.Close)
 	ackStore, err := acks.Open(filepath.Join(o.StoragePath, acksFile), logger)
 	if err != nil {
 		return nil, err
 	}
 	// Cleanups run in reverse: the Alertmanager (draining notifications in
 	// flight, which record first notifications) closes before the acks.
-	a.cleanups = append(a.cleanups, ackStore.Close)
+	a.addCleanup("acks", ackStore.Close)
 
 	// The audit log opens before the gossip peer: the first push-pull at
 	// join merges what peers have, and those changes are audited.
@@ -215,22 +227,22 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.cleanups = append(a.cleanups, a.audit.Close)
+	a.addCleanup("audit", a.audit.Close)
 
 	// The gossip peer must exist before the replicated states (silences,
-	// notification log, acks) register with it, and join only after.
-	peer, err := a.newPeer(reg)
+	// notification log, acks) register with it; the cluster actor joins.
+	a.peer, err = a.newPeer(reg)
 	if err != nil {
 		return nil, err
 	}
 	var onGossipSilence func(alertmanager.GossipedSilence)
-	if peer != nil {
-		onGossipSilence = a.auditGossipSilence(peer)
-		ackStore.SetOnMerge(a.auditGossipAcks(peer))
+	if a.peer != nil {
+		onGossipSilence = a.auditGossipSilence(a.peer)
+		ackStore.SetOnMerge(a.auditGossipAcks(a.peer))
 	}
 
 	a.am, err = alertmanager.New(alertmanager.Options{
-		Peer:        peer,
+		Peer:        a.peer,
 		PeerTimeout: o.ClusterPeerTimeout,
 		DataDir:     filepath.Join(o.StoragePath, alertmanagerDir),
 		Retention:   o.AlertmanagerRetention,
@@ -243,15 +255,17 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.cleanups = append(a.cleanups, a.am.Close)
-	a.console = console.New(a.am.Alerts(), ackStore, hist, logger, reg)
-	a.escalation = escalation.New(a.am, ackStore, a.console.RecordEscalation, logger)
-	if peer != nil {
-		ackStore.SetBroadcast(peer.AddState("acks", ackStore, reg).Broadcast)
-		// Like notifications, escalations are sent by the first peer; the
+	// Closing the Alertmanager stops the dispatcher and waits for the
+	// notifications in flight; it runs after every actor has returned
+	// (nothing sends it alerts any more) and before the TSDB closes.
+	a.addCleanup("alertmanager", a.am.Close)
+	a.console = console.New(a.am.Alerts(), a.am.Status, ackStore, hist, logger, reg)
+	a.escalation = escalation.New(a.am.Alerts(), ackStore, logger, reg)
+	if a.peer != nil {
+		ackStore.SetBroadcast(a.peer.AddState("acks", ackStore, reg).Broadcast)
+		// Like notifications, escalations are raised by the first peer; the
 		// others wait their turn and then see the step done.
-		a.escalation.SetWait(func() time.Duration { return time.Duration(peer.Position()) * o.ClusterPeerTimeout })
-		a.joinPeer(peer)
+		a.escalation.SetWait(func() time.Duration { return time.Duration(a.peer.Position()) * o.ClusterPeerTimeout })
 	}
 
 	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(reg)
@@ -265,7 +279,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	}
 	a.ruler = ruler.New(ruler.Options{
 		Engine:      engine,
-		Queryable:   db,
+		Queryable:   a.local,
 		Appendable:  appendable,
 		Forwarder:   a.forwarder,
 		ExternalURL: extURL,
@@ -277,7 +291,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	}
 
 	auditRec := audit.NewRecorder(a.writeAudit, reg)
-	a.cleanups = append(a.cleanups, auditRec.Close)
+	a.addCleanup("audit recorder", auditRec.Close)
 	// Damaged state files were moved aside: an alert for each, and the
 	// audit log. A full disk pages in-process and holds firing alerts.
 	for _, d := range append(ackStore.Damaged(), a.am.Damaged()...) {
@@ -295,7 +309,15 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 			auditRec.Request(audit.Request{Kind: e.Kind, User: e.User, Role: e.Role.String(), Remote: e.Remote, Method: e.Method, Path: e.Path, Status: e.Status})
 		},
 	})
-	a.reloads.prepare = func(set *configfiles.Set) error { return addSelfScrape(set.Prometheus, selfLn.Addr()) }
+
+	// The reload path. prepare completes and checks a loaded set before
+	// any part sees it; the subscribers then apply it in this order.
+	a.reloads.prepare = func(set *configfiles.Set) error {
+		if err := checkEscalationRoutes(set); err != nil {
+			return err
+		}
+		return addSelfScrape(set.Prometheus, selfLn.Addr())
+	}
 	a.reloads.audit = a.writeAudit
 	a.reloads.subscribe("runtime", func(s *configfiles.Set) error {
 		applyGoGC(s.Prometheus, logger)
@@ -306,7 +328,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil
 	})
 	a.reloads.subscribe("alertmanager", func(s *configfiles.Set) error {
-		ao := alertmanager.ApplyOptions{ExtraReceivers: s.Appliance.Escalation.Receivers()}
+		var ao alertmanager.ApplyOptions
 		if !o.NoLogFallback {
 			ao.LogFallback = s.ReceiversWithoutChannels()
 		}
@@ -335,11 +357,13 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// as <secret> too (README: Secrets); Alertmanager redacts only its own
 	// secret types.
 	amAPI := configfiles.RedactStatus(a.am.Handler(), a.reloads.Current)
-	if err := a.web.Activate(web.Options{
+	// The APIs' wiring; the web actor builds them while the TSDB opens.
+	a.webOpts = web.Options{
 		ExternalURL:         extURL,
 		Flags:               o.Flags,
 		Engine:              engine,
-		Storage:             db,
+		Storage:             a.local,
+		StorageDir:          tsdbPath,
 		Appendable:          appendable,
 		RemoteWriteReceiver: o.RemoteWriteReceiver,
 		OTLPReceiver:        o.OTLPReceiver,
@@ -359,34 +383,43 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Reload:     a.Reload,
 		LastReload: a.reloads.Last,
 		Appliance: (&web.ApplianceAPI{
-			Console:      a.console,
-			Alertmanager: amAPI,
-			Status:       a.status,
-			Audit:        a.audit,
+			Console: a.console,
+			Status:  a.status,
+			Audit:   a.audit,
 		}).Handler(),
 		Auth: a.auth,
-	}); err != nil {
-		return nil, err
-	}
-
-	if err := a.reloads.Reload("start"); err != nil {
-		return nil, fmt.Errorf("initial configuration: %w", err)
 	}
 	return a, nil
 }
 
-// lookupEnv resolves ${VAR} in configuration files: the environment, plus
-// SMM_ENVIRONMENT from --environment.
-func (a *Appliance) lookupEnv(name string) (string, bool) {
-	if name == "SMM_ENVIRONMENT" && a.opts.Environment != "" {
-		return a.opts.Environment, true
+func (a *Appliance) addCleanup(name string, fn func() error) {
+	a.cleanups = append(a.cleanups, cleanup{name: name, fn: fn})
+}
+
+// LookupEnv resolves ${VAR} in configuration files: the environment, plus
+// SMM_ENVIRONMENT from --environment. `check config` uses it too, so that
+// it resolves exactly what the running appliance would.
+func LookupEnv(environment string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if name == "SMM_ENVIRONMENT" && environment != "" {
+			return environment, true
+		}
+		return os.LookupEnv(name)
 	}
-	return os.LookupEnv(name)
 }
 
 // Reload re-reads every configuration file; on error the old configuration
-// stays in force.
-func (a *Appliance) Reload(by string) error { return a.reloads.Reload(by) }
+// stays in force. A reload asked for while the TSDB still replays its WAL
+// waits for the first configuration load (it does not kill, and it is not
+// lost); one asked for while the appliance stops returns ErrStopping.
+func (a *Appliance) Reload(by string) error {
+	select {
+	case <-a.configLoaded:
+	case <-a.stopping:
+		return ErrStopping
+	}
+	return a.reloads.Reload(by)
+}
 
 // writeAudit records an audit entry; failing to is logged, never fatal.
 func (a *Appliance) writeAudit(e audit.Entry) {
@@ -401,8 +434,13 @@ func (a *Appliance) Addr() net.Addr { return a.web.Addr() }
 // AlertmanagerAddr is the address of the Alertmanager API listener.
 func (a *Appliance) AlertmanagerAddr() net.Addr { return a.web.AlertmanagerAddr() }
 
+// notReady names the parts that are not ready. Every check is an atomic
+// load: a readiness probe never waits for a reload or the WAL replay.
 func (a *Appliance) notReady() []string {
 	var parts []string
+	if a.local.get() == nil {
+		parts = append(parts, "storage")
+	}
 	if a.reloads.Current() == nil {
 		parts = append(parts, "configuration")
 	}
@@ -413,12 +451,24 @@ func (a *Appliance) notReady() []string {
 }
 
 // Run runs every part until ctx is cancelled or one part fails, then stops
-// them in order and closes storage last.
+// them all. Each long-running part is one actor below, started in order by
+// the dbOpen and configLoaded channels.
+//
+// Stop order. run.Group calls the actors' interrupts one after another in
+// the order they are added, and each interrupt below returns only once its
+// part has stopped; the actors are therefore added in stop order: the web
+// listeners (nothing more is pushed in), reloads, rule evaluation (first,
+// as in Prometheus, so that absent() rules do not fire on a stopping
+// scrape), escalation, scraping, then the external notifier, drained. When
+// every actor has returned, Close stops the Alertmanager (which drains the
+// notifications in flight) and closes the TSDB last.
 func (a *Appliance) Run(ctx context.Context) error {
 	logger := a.logger
 	var g run.Group
 	{
-		// Termination: the context is the only way in; main maps signals to it.
+		// Termination: the context is the only way in; main maps SIGTERM
+		// and SIGINT to it, before New, so a signal during the WAL replay
+		// is a clean stop.
 		cancel := make(chan struct{})
 		g.Add(func() error {
 			select {
@@ -427,57 +477,205 @@ func (a *Appliance) Run(ctx context.Context) error {
 			case <-cancel:
 			}
 			return nil
+		}, func(error) {
+			a.stopOnce.Do(func() { close(a.stopping) })
+			close(cancel)
+		})
+	}
+	{
+		// Web: builds the APIs (on readyStorage, so this overlaps the WAL
+		// replay) and serves them; until storage and configuration are
+		// ready, /-/healthy answers and the rest says what it waits for.
+		// One dead listener returns an error and stops the appliance.
+		g.Add(func() error {
+			if err := a.web.Activate(a.webOpts); err != nil {
+				return fmt.Errorf("build web APIs: %w", err)
+			}
+			return a.web.Run()
+		}, func(error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			a.web.Shutdown(ctx)
+			a.stop("web")
+		})
+	}
+	{
+		// TSDB: open and replay the WAL, then close dbOpen. tsdb.Open
+		// cannot be cancelled; a stop during the replay waits for it, and
+		// Close then closes the TSDB cleanly.
+		cancel := make(chan struct{})
+		g.Add(func() error {
+			logger.Info("opening TSDB (replaying the WAL)", "component", "tsdb")
+			start := time.Now()
+			db, err := storage.Open(storage.Options{
+				Path:              filepath.Join(a.opts.StoragePath, tsdbDir),
+				RetentionDuration: time.Duration(a.opts.RetentionTime),
+				RetentionBytes:    int64(a.opts.RetentionSize),
+			}, logger, a.reg)
+			if err != nil {
+				return err
+			}
+			a.local.Set(db)
+			db.SetWriteNotified(a.remote)
+			logger.Info("TSDB started", "component", "tsdb", "duration", time.Since(start))
+			close(a.dbOpen)
+			<-cancel
+			return nil
 		}, func(error) { close(cancel) })
+	}
+	{
+		// Start-up configuration: read and validate every file while the
+		// TSDB replays, apply it once the TSDB is open (rules and scrapes
+		// write to it), then close configLoaded. A configuration that does
+		// not load stops the appliance, as before any part ran.
+		// Interrupting waits for a reload in progress and refuses new ones.
+		cancel := make(chan struct{})
+		g.Add(func() error {
+			set, err := a.reloads.Load()
+			select {
+			case <-a.dbOpen:
+			case <-cancel:
+				return nil
+			}
+			if err := a.reloads.Apply("start", set, err); err != nil {
+				if errors.Is(err, ErrStopping) {
+					return nil
+				}
+				return fmt.Errorf("initial configuration: %w", err)
+			}
+			close(a.configLoaded)
+			logger.Info("SMM appliance ready", "web", a.web.Addr().String(), "alertmanager", a.web.AlertmanagerAddr().String())
+			<-cancel
+			return nil
+		}, func(error) {
+			a.reloads.Stop()
+			close(cancel)
+			a.stop("reloads")
+		})
+	}
+	{
+		// Rule evaluation, once configured; its alerts flow in memory to
+		// the Alertmanager. Run is called even when stopping before the
+		// first configuration: Stop waits for the groups Update created,
+		// and those start only once Run has.
+		cancel := make(chan struct{})
+		g.Add(func() error {
+			select {
+			case <-a.configLoaded:
+			case <-cancel:
+			}
+			a.ruler.Run()
+			return nil
+		}, func(error) {
+			close(cancel)
+			a.ruler.Stop()
+			a.stop("rules")
+		})
+	}
+	{
+		// Escalation of unacknowledged alerts: it puts labelled copies
+		// into the Alertmanager, so it stops with the other alert sources.
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		g.Add(func() error {
+			defer close(done)
+			select {
+			case <-a.configLoaded:
+			case <-ctx.Done():
+				return nil
+			}
+			a.escalation.Run(ctx)
+			return nil
+		}, func(error) {
+			cancel()
+			<-done
+			a.stop("escalation")
+		})
 	}
 	{
 		// Scrape discovery.
 		g.Add(a.scraper.RunDiscovery, func(error) { a.scraper.StopDiscovery() })
 	}
 	{
-		// Scraping. Stopped before storage closes (after g.Run) so that no
-		// append hits a closed TSDB.
-		g.Add(a.scraper.RunScrape, func(error) { a.scraper.StopScrape() })
-	}
-	{
-		// Rule evaluation; its alerts flow in memory to the Alertmanager.
-		done := make(chan struct{})
-		g.Add(func() error { a.ruler.Run(); <-done; return nil }, func(error) { a.ruler.Stop(); close(done) })
-	}
-	{
-		// External Alertmanagers, if prometheus.yml names any.
-		g.Add(a.external.RunDiscovery, func(error) { a.external.Stop() })
-		done := make(chan struct{})
-		g.Add(func() error { a.external.RunNotifier(); <-done; return nil }, func(error) { close(done) })
-	}
-	{
-		// Escalation of unacknowledged critical alerts.
-		ctx, cancel := context.WithCancel(context.Background())
-		g.Add(func() error { a.escalation.Run(ctx); return nil }, func(error) { cancel() })
-	}
-	{
-		// Web: both listeners.
-		g.Add(a.web.Run, func(error) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			a.web.Shutdown(ctx)
+		// Scraping, once configured: a new target list needs the job's
+		// configuration. Stopped after rules, before the TSDB closes.
+		cancel := make(chan struct{})
+		g.Add(func() error {
+			select {
+			case <-a.configLoaded:
+			case <-cancel:
+				return nil
+			}
+			return a.scraper.RunScrape()
+		}, func(error) {
+			close(cancel)
+			a.scraper.StopScrape()
+			a.stop("scrape")
 		})
 	}
-	logger.Info("SMM appliance started", "web", a.web.Addr().String(), "alertmanager", a.web.AlertmanagerAddr().String())
+	{
+		// External Alertmanagers, if prometheus.yml names any: discovery,
+		// then the notifier, which drains its queues on Stop
+		// (DrainOnShutdown, as Prometheus) after rules have sent their
+		// last alerts.
+		g.Add(a.external.RunDiscovery, func(error) { a.external.StopDiscovery() })
+		cancel := make(chan struct{})
+		done := make(chan struct{})
+		g.Add(func() error {
+			defer close(done)
+			select {
+			case <-a.configLoaded:
+			case <-cancel:
+				return nil
+			}
+			a.external.RunNotifier()
+			return nil
+		}, func(error) {
+			close(cancel)
+			a.external.StopNotifier()
+			<-done
+			a.stop("notifier")
+		})
+	}
+	if a.peer != nil {
+		// Gossip cluster: join once every replicated state has registered
+		// (in New), then settle; notifications wait for the settling.
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Add(func() error {
+			a.joinPeer(ctx, a.peer)
+			<-ctx.Done()
+			return nil
+		}, func(error) { cancel() })
+	}
+	logger.Info("SMM appliance starting", "web", a.web.Addr().String(), "alertmanager", a.web.AlertmanagerAddr().String())
 	err := g.Run()
 
-	// All actors have returned: nothing appends or sends any more. The
-	// Alertmanager writes its final snapshots, then the TSDB closes.
+	// Every actor has returned: nothing appends or sends any more. The
+	// Alertmanager drains and writes its final snapshots, then the TSDB
+	// closes (the cleanups, last in first out).
 	closeErr := a.Close()
 	logger.Info("SMM appliance stopped")
 	return errors.Join(err, closeErr)
 }
 
-// Close releases storage; Run calls it. Safe to call on an Appliance that
-// never ran.
+// stop reports that part has stopped.
+func (a *Appliance) stop(part string) {
+	a.logger.Debug("stopped", "part", part)
+	if a.stopped != nil {
+		a.stopped(part)
+	}
+}
+
+// Close runs the cleanups, last in first out; Run calls it. Safe to call on
+// an Appliance that never ran.
 func (a *Appliance) Close() error {
 	var errs []error
 	for i := len(a.cleanups) - 1; i >= 0; i-- {
-		errs = append(errs, a.cleanups[i]())
+		c := a.cleanups[i]
+		if err := c.fn(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", c.name, err))
+		}
+		a.stop(c.name)
 	}
 	a.cleanups = nil
 	return errors.Join(errs...)
@@ -551,13 +749,6 @@ func addSelfScrape(cfg *promconfig.Config, addr net.Addr) error {
 	return nil
 }
 
-func ignoreClosed(err error) error {
-	if errors.Is(err, net.ErrClosed) {
-		return nil
-	}
-	return err
-}
-
 // scrapeGetter gives remote write the scrape manager for metadata.
 type scrapeGetter struct{ a *Appliance }
 
@@ -590,17 +781,17 @@ func (a *Appliance) newPeer(reg prometheus.Registerer) (*cluster.Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create cluster peer on %s: %w", o.ClusterListenAddress, err)
 	}
-	a.cleanups = append(a.cleanups, func() error { return peer.Leave(10 * time.Second) })
+	a.addCleanup("cluster", func() error { return peer.Leave(10 * time.Second) })
 	return peer, nil
 }
 
-// joinPeer joins the cluster once every replicated state is registered.
-func (a *Appliance) joinPeer(peer *cluster.Peer) {
+// joinPeer joins the cluster and waits for it to settle, or for ctx.
+func (a *Appliance) joinPeer(ctx context.Context, peer *cluster.Peer) {
 	if err := peer.Join(cluster.DefaultReconnectInterval, cluster.DefaultReconnectTimeout); err != nil {
 		// Not fatal: a lone node still alerts, and reconnects later.
 		a.logger.Warn("unable to join gossip cluster", "component", "cluster", "err", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.opts.ClusterSettleTimeout)
-	a.cleanups = append(a.cleanups, func() error { cancel(); return nil })
-	go peer.Settle(ctx, a.opts.ClusterGossipInterval*10)
+	ctx, cancel := context.WithTimeout(ctx, a.opts.ClusterSettleTimeout)
+	defer cancel()
+	peer.Settle(ctx, a.opts.ClusterGossipInterval*10)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,56 +21,41 @@ type subscriber struct {
 	apply func(*configfiles.Set) error
 }
 
+// reloadOutcome is the result of the last reload attempt.
+type reloadOutcome struct {
+	ok bool
+	at time.Time // of the last successful reload
+}
+
+// ErrStopping is returned by a reload asked for while the appliance stops.
+var ErrStopping = errors.New("the appliance is stopping")
+
 // coordinator is the single reload path: SIGHUP, POST /-/reload and start-up
-// all come here. It loads and validates every file first; only a complete,
-// valid set is handed to the subscribers, in order. A set that fails to load
-// leaves the running configuration untouched.
+// all come here (alertmanager's config/coordinator.go). It loads and
+// validates every file first; only a complete, valid set is handed to the
+// subscribers, in order. A set that fails to load leaves the running
+// configuration untouched; a part that fails to apply it gets every part
+// put back on the previous configuration.
+//
+// Readers never wait for a reload: the configuration in force and the last
+// outcome are atomic pointers, and mtx serializes reloads only.
 type coordinator struct {
 	loader      configfiles.Loader
 	prepare     func(*configfiles.Set) error // adds what code contributes, e.g. the self-scrape job
 	subscribers []subscriber
 	logger      *slog.Logger
 
-	mtx      sync.Mutex
-	current  *configfiles.Set
-	lastOK   bool
-	lastTime time.Time
+	mtx     sync.Mutex // held for the whole of a reload; never by a reader
+	stopped bool       // under mtx: no reload after stop
+
+	current atomic.Pointer[configfiles.Set]
+	last    atomic.Pointer[reloadOutcome]
 
 	success     prometheus.Gauge
 	successTime prometheus.Gauge
 
 	// audit records each reload: who, which files with their hashes, result.
 	audit func(audit.Entry)
-
-	// preloaded, if set, is the result of a load started before the
-	// first Reload, which takes it instead of loading again.
-	preloaded chan loadResult
-}
-
-type loadResult struct {
-	set *configfiles.Set
-	err error
-}
-
-// preload starts loading the configuration in the background.
-func (c *coordinator) preload() {
-	ch := make(chan loadResult, 1)
-	go func() {
-		set, err := c.loader.Load()
-		ch <- loadResult{set, err}
-	}()
-	c.preloaded = ch
-}
-
-// load returns the preloaded configuration the first time, if any, and
-// loads the files afresh otherwise.
-func (c *coordinator) load() (*configfiles.Set, error) {
-	if ch := c.preloaded; ch != nil {
-		c.preloaded = nil
-		r := <-ch
-		return r.set, r.err
-	}
-	return c.loader.Load()
 }
 
 func newCoordinator(loader configfiles.Loader, logger *slog.Logger, reg prometheus.Registerer) *coordinator {
@@ -85,6 +71,7 @@ func newCoordinator(loader configfiles.Loader, logger *slog.Logger, reg promethe
 			Help: "Timestamp of the last successful configuration reload.",
 		}),
 	}
+	c.last.Store(&reloadOutcome{})
 	reg.MustRegister(c.success, c.successTime)
 	return c
 }
@@ -93,72 +80,127 @@ func (c *coordinator) subscribe(name string, apply func(*configfiles.Set) error)
 	c.subscribers = append(c.subscribers, subscriber{name: name, apply: apply})
 }
 
-// Reload loads, validates and applies the configuration. by names who asked
-// ("signal", "start", a user) for the audit log.
-func (c *coordinator) Reload(by string) (err error) {
-	c.mtx.Lock()
-	defer c.mtx.Unlock()
-	start := time.Now()
-	var digests map[string]string
-	defer func() {
-		if c.audit != nil {
-			e := audit.Entry{Event: "config_reload", User: by, Result: "success", Files: digests}
-			if err != nil {
-				e.Result, e.Error = "failure", err.Error()
-			}
-			c.audit(e)
-		}
-		c.lastOK = err == nil
-		if err != nil {
-			c.success.Set(0)
-			c.logger.Error("configuration reload failed; the previous configuration stays in force", "err", err)
-			return
-		}
-		c.lastTime = time.Now()
-		c.success.Set(1)
-		c.successTime.SetToCurrentTime()
-		c.logger.Info("configuration loaded", "duration", time.Since(start))
-	}()
-
-	set, err := c.load()
+// Load reads and validates every file, touching nothing; the start-up
+// actor runs it while the TSDB replays its WAL and hands the result to
+// Apply.
+func (c *coordinator) Load() (*configfiles.Set, error) {
+	set, err := c.loader.Load()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	digests = set.Digests
 	if c.prepare != nil {
 		if err := c.prepare(set); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return set, nil
+}
+
+// Reload loads, validates and applies the configuration. by names who asked
+// ("signal", a user) for the audit log.
+func (c *coordinator) Reload(by string) error {
+	c.mtx.Lock()
+	defer c.mtx.Unlock()
+	if c.stopped {
+		return ErrStopping
+	}
+	start := time.Now()
+	set, err := c.Load()
+	return c.finish(by, start, set, c.apply(set, err))
+}
+
+// Apply applies a set loaded earlier by Load (or the error loading it).
+func (c *coordinator) Apply(by string, set *configfiles.Set, loadErr error) error {
+	c.mtx.Lock()
+	defer c.mtx.Unlock()
+	if c.stopped {
+		return ErrStopping
+	}
+	return c.finish(by, time.Now(), set, c.apply(set, loadErr))
+}
+
+// Stop waits for a reload in progress and refuses any later one: the parts
+// are about to stop.
+func (c *coordinator) Stop() {
+	c.mtx.Lock()
+	defer c.mtx.Unlock()
+	c.stopped = true
+}
+
+// apply hands set to every subscriber, in order. If one fails, the
+// subscribers already given the new set and the failing one are given the
+// previous set again, so that no part runs on a configuration the others
+// do not. Called with mtx held.
+func (c *coordinator) apply(set *configfiles.Set, loadErr error) error {
+	if loadErr != nil {
+		return loadErr
+	}
 	logDisabled(c.logger, set.DisabledChannels())
-	var errs []error
-	for _, s := range c.subscribers {
+	for i, s := range c.subscribers {
 		t := time.Now()
 		if err := s.apply(set); err != nil {
-			errs = append(errs, fmt.Errorf("apply %s: %w", s.name, err))
-			continue
+			err = fmt.Errorf("apply %s: %w", s.name, err)
+			if prev := c.current.Load(); prev != nil {
+				c.restore(prev, c.subscribers[:i+1])
+			}
+			return err
 		}
 		c.logger.Debug("applied configuration", "part", s.name, "duration", time.Since(t))
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	c.current.Store(set)
+	return nil
+}
+
+// restore puts the previous configuration back on subs.
+func (c *coordinator) restore(prev *configfiles.Set, subs []subscriber) {
+	for _, s := range subs {
+		if err := s.apply(prev); err != nil {
+			// The previous set was applied once; failing now means
+			// something outside the files changed (a rule file deleted).
+			c.logger.Error("restore previous configuration", "part", s.name, "err", err)
+		}
 	}
-	c.current = set
+}
+
+// finish records the outcome of a reload: metric, log, audit. Called with
+// mtx held.
+func (c *coordinator) finish(by string, start time.Time, set *configfiles.Set, err error) error {
+	if c.audit != nil {
+		e := audit.Entry{Event: "config_reload", User: by, Result: "success"}
+		if set != nil {
+			e.Files = set.Digests
+		}
+		if err != nil {
+			e.Result, e.Error = "failure", err.Error()
+		}
+		c.audit(e)
+	}
+	prev := c.last.Load()
+	if err != nil {
+		c.last.Store(&reloadOutcome{ok: false, at: prev.at})
+		c.success.Set(0)
+		if c.current.Load() != nil {
+			c.logger.Error("configuration reload failed; the previous configuration stays in force", "by", by, "err", err)
+		} else {
+			c.logger.Error("configuration load failed", "by", by, "err", err)
+		}
+		return err
+	}
+	c.last.Store(&reloadOutcome{ok: true, at: time.Now()})
+	c.success.Set(1)
+	c.successTime.SetToCurrentTime()
+	c.logger.Info("configuration loaded", "by", by, "duration", time.Since(start))
 	return nil
 }
 
 // Current returns the configuration in force, or nil before the first load.
-func (c *coordinator) Current() *configfiles.Set {
-	c.mtx.Lock()
-	defer c.mtx.Unlock()
-	return c.current
-}
+func (c *coordinator) Current() *configfiles.Set { return c.current.Load() }
 
-// Last reports the outcome and time of the last successful reload.
+// Last reports the outcome of the last reload and the time of the last
+// successful one.
 func (c *coordinator) Last() (bool, time.Time) {
-	c.mtx.Lock()
-	defer c.mtx.Unlock()
-	return c.lastOK, c.lastTime
+	l := c.last.Load()
+	return l.ok, l.at
 }
 
 // logDisabled says once per missing secret which channels it switched off,

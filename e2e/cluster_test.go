@@ -22,6 +22,18 @@ func clusterPeers(t *testing.T, a *appliance) int {
 	return len(st.Cluster.Peers)
 }
 
+// holds requires cond to stay true for d, checking it as the webhook
+// receives: a duplicate fails the test when it arrives, not after a sleep.
+// An absence can only be shown over a window; d is the cluster's longest
+// wait (the last peer's turn plus group intervals).
+func holds(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		require.True(t, cond(), "not %s", what)
+	}
+	require.True(t, cond(), "not %s", what)
+}
+
 // TestHATrio: three appliances in one Alertmanager gossip cluster, all
 // evaluating the same rules over the same target, send each notification
 // once; a silence made on one holds on all; with the first node killed the
@@ -48,8 +60,8 @@ func TestHATrio(t *testing.T) {
 	// One alert, three evaluators, one notification.
 	exp.set("e2e_value", 42)
 	waitFor(t, 30*time.Second, "firing notification", func() bool { return len(hook.matching("E2EHighValue", "firing")) > 0 })
-	time.Sleep(12 * time.Second) // past the last peer's turn (2 × 3 s) and a few group intervals
-	require.Len(t, hook.matching("E2EHighValue", "firing"), 1, "each notification must be delivered once by the cluster")
+	// Past the last peer's turn (2 × 3 s) and a few group intervals.
+	holds(t, 12*time.Second, "each notification delivered once by the cluster", func() bool { return len(hook.matching("E2EHighValue", "firing")) == 1 })
 
 	// A silence created on node 1 reaches the others and holds there.
 	now := time.Now().UTC()
@@ -69,13 +81,11 @@ func TestHATrio(t *testing.T) {
 	}
 	exp.set("e2e_second", 99)
 	waitFor(t, 15*time.Second, "E2ESecond firing in rules", func() bool { return promAlertState(t, nodes[2], "E2ESecond") == "firing" })
-	time.Sleep(10 * time.Second)
-	require.Empty(t, hook.matching("E2ESecond", "firing"), "silence did not hold on every node")
+	holds(t, 10*time.Second, "silence holding on every node", func() bool { return len(hook.matching("E2ESecond", "firing")) == 0 })
 
 	// The first node dies; the others still deliver (the resolution).
 	nodes[0].kill()
 	exp.set("e2e_value", 0)
 	waitFor(t, 60*time.Second, "resolved notification from the surviving nodes", func() bool { return len(hook.matching("E2EHighValue", "resolved")) > 0 })
-	time.Sleep(8 * time.Second)
-	require.Len(t, hook.matching("E2EHighValue", "resolved"), 1, "resolved notification duplicated")
+	holds(t, 8*time.Second, "one resolved notification", func() bool { return len(hook.matching("E2EHighValue", "resolved")) == 1 })
 }

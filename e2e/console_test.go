@@ -56,8 +56,9 @@ type historyEntry struct {
 	User        string `json:"user"`
 	Comment     string `json:"comment"`
 	Alerts      []struct {
-		Alertname string `json:"alertname"`
-		Status    string `json:"status"`
+		Fingerprint string `json:"fingerprint"`
+		Alertname   string `json:"alertname"`
+		Status      string `json:"status"`
 	} `json:"alerts"`
 }
 
@@ -67,6 +68,16 @@ func historyOf(t *testing.T, a *appliance, params string) []historyEntry {
 	}
 	getJSON(t, a.web+"/api/v1/appliance/history?"+params, &resp)
 	return resp.Data
+}
+
+// waitChecks waits for n more rounds of a's escalation engine: whatever
+// they would escalate is in the Alertmanager by then.
+func waitChecks(t *testing.T, a *appliance, n float64) {
+	t.Helper()
+	from := metricValue(t, a, "smm_appliance_escalation_checks_total")
+	waitFor(t, 30*time.Second, "escalation rounds", func() bool {
+		return metricValue(t, a, "smm_appliance_escalation_checks_total") >= from+n
+	})
 }
 
 // countFor counts notifications received for an alert, whatever the group.
@@ -112,7 +123,7 @@ func TestEscalation(t *testing.T) {
 
 	// Step 1 after 4 s, step 2 after 8 s.
 	waitFor(t, 20*time.Second, "step 2 escalation to the director", func() bool { return director.countFor("E2EEscalated") > 0 })
-	time.Sleep(3 * time.Second) // several check intervals: no repeats
+	waitChecks(t, a, 4) // several rounds of the engine: no repeats
 	require.Equal(t, 1, manager.countFor("E2EEscalated"), "step 1 must be sent exactly once")
 	require.Equal(t, 1, director.countFor("E2EEscalated"), "step 2 must be sent exactly once")
 	for _, n := range []string{"E2EAcked", "E2EResolved", "E2EWarning"} {
@@ -134,6 +145,17 @@ func TestEscalation(t *testing.T) {
 	for _, e := range escs {
 		require.True(t, e.Success)
 		require.Equal(t, "E2EEscalated", e.Alerts[0].Alertname)
+		require.Equal(t, al["E2EEscalated"].Fingerprint, e.Alerts[0].Fingerprint, "an escalation is recorded under its alert")
+	}
+	// Escalations go through the Alertmanager and are no notifications of
+	// phantom alerts: every notification entry names the real alert.
+	for _, e := range historyOf(t, a, "kind=notification") {
+		require.NotContains(t, []string{"manager", "director"}, e.Receiver, "an escalation recorded as a notification")
+		for _, r := range e.Alerts {
+			if ca, ok := al[r.Alertname]; ok {
+				require.Equal(t, ca.Fingerprint, r.Fingerprint, "notification entry for a phantom %s", r.Alertname)
+			}
+		}
 	}
 	acks := historyOf(t, a, "kind=ack")
 	require.Len(t, acks, 1)
@@ -158,7 +180,7 @@ func TestEscalation(t *testing.T) {
 	// Escalation state survives a restart: nothing is escalated twice.
 	a.stop()
 	b := startAppliance(t, a.dataDirConfig(), a.dataDir, consoleEnv(exp, team, manager, director, "http://127.0.0.1:1/none"))
-	time.Sleep(3 * time.Second)
+	waitChecks(t, b, 4)
 	require.Equal(t, 1, manager.countFor("E2EEscalated"), "escalated again after restart")
 	require.Equal(t, 1, director.countFor("E2EEscalated"), "escalated again after restart")
 	require.Equal(t, 1, manager.countFor("E2EAcked"), "escalated again after restart")

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,11 +25,16 @@ func TestResolvedWhileDown(t *testing.T) {
 
 	exp.set("e2e_value", 42)
 	waitFor(t, 20*time.Second, "firing notification", func() bool { return len(hook.matching("E2EHighValue", "firing")) == 1 })
-	time.Sleep(6 * time.Second) // the alert store is snapshotted every 5 s
+	// Killed once both snapshots hold the notified alert: the alert store
+	// (written every 5 s) and the notification log (every second).
+	waitFor(t, 20*time.Second, "alert and notification log snapshots", func() bool {
+		alerts, _ := os.ReadFile(filepath.Join(data, "alertmanager", "alerts.json"))
+		nflog, _ := os.ReadFile(filepath.Join(data, "alertmanager", "nflog"))
+		return bytes.Contains(alerts, []byte("E2EHighValue")) && len(nflog) > 0
+	})
 	a.kill()
 
 	exp.set("e2e_value", 0) // resolves while nothing watches
-	time.Sleep(2 * time.Second)
 	b := startAppliance(t, cfg, data, env, args...)
 	waitFor(t, 30*time.Second, "resolved notification after restart", func() bool { return len(hook.matching("E2EHighValue", "resolved")) == 1 })
 	require.Len(t, hook.matching("E2EHighValue", "firing"), 1, "firing notification repeated after restart")

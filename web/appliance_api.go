@@ -18,10 +18,9 @@ import (
 // ApplianceAPI serves /api/v1/appliance/: alerts with their ack and
 // escalation state, acknowledgements, notification history and status.
 type ApplianceAPI struct {
-	Console      *console.Console
-	Alertmanager http.Handler // for the v2 alert list, so both views agree
-	Status       func() map[string]any
-	Audit        *audit.Log
+	Console *console.Console
+	Status  func() map[string]any
+	Audit   *audit.Log
 }
 
 // Handler routes the appliance API.
@@ -150,76 +149,10 @@ func (a *ApplianceAPI) history(w http.ResponseWriter, r *http.Request) {
 	writeAPI(w, http.StatusOK, entries, nil)
 }
 
-// consoleAlert is an Alertmanager v2 alert plus the appliance's state.
-type consoleAlert struct {
-	Fingerprint     string            `json:"fingerprint"`
-	Labels          map[string]string `json:"labels"`
-	Annotations     map[string]string `json:"annotations"`
-	StartsAt        time.Time         `json:"startsAt"`
-	EndsAt          time.Time         `json:"endsAt"`
-	GeneratorURL    string            `json:"generatorURL"`
-	State           string            `json:"state"`
-	SilencedBy      []string          `json:"silencedBy"`
-	InhibitedBy     []string          `json:"inhibitedBy"`
-	Receivers       []string          `json:"receivers"`
-	Ack             *acks.Ack         `json:"ack"`
-	FirstNotifiedAt *time.Time        `json:"firstNotifiedAt"`
-	Escalations     []acks.Escalation `json:"escalations"`
-}
-
+// alerts lists the firing alerts with their ack and escalation state,
+// read from the alert store in process (the console's Alerts).
 func (a *ApplianceAPI) alerts(w http.ResponseWriter, r *http.Request) {
-	var v2 []struct {
-		Fingerprint  string            `json:"fingerprint"`
-		Labels       map[string]string `json:"labels"`
-		Annotations  map[string]string `json:"annotations"`
-		StartsAt     time.Time         `json:"startsAt"`
-		EndsAt       time.Time         `json:"endsAt"`
-		GeneratorURL string            `json:"generatorURL"`
-		Status       struct {
-			State       string   `json:"state"`
-			SilencedBy  []string `json:"silencedBy"`
-			InhibitedBy []string `json:"inhibitedBy"`
-		} `json:"status"`
-		Receivers []struct {
-			Name string `json:"name"`
-		} `json:"receivers"`
-	}
-	code, err := alertmanagerV1{v2: a.Alertmanager}.getV2(r, "/api/v2/alerts", &v2)
-	if err != nil {
-		writeAPI(w, code, nil, err)
-		return
-	}
-	states := a.Console.States()
-	out := make([]consoleAlert, 0, len(v2))
-	for _, al := range v2 {
-		ca := consoleAlert{
-			Fingerprint: al.Fingerprint, Labels: al.Labels, Annotations: al.Annotations,
-			StartsAt: al.StartsAt, EndsAt: al.EndsAt, GeneratorURL: al.GeneratorURL,
-			State: al.Status.State, SilencedBy: al.Status.SilencedBy, InhibitedBy: al.Status.InhibitedBy,
-			Receivers: []string{}, Escalations: []acks.Escalation{},
-		}
-		for _, rc := range al.Receivers {
-			ca.Receivers = append(ca.Receivers, rc.Name)
-		}
-		if st, ok := states[al.Fingerprint]; ok {
-			ca.Ack = st.Ack
-			if !st.FirstNotifiedAt.IsZero() {
-				t := st.FirstNotifiedAt
-				ca.FirstNotifiedAt = &t
-			}
-			if st.Escalations != nil {
-				ca.Escalations = st.Escalations
-			}
-		}
-		if ca.SilencedBy == nil {
-			ca.SilencedBy = []string{}
-		}
-		if ca.InhibitedBy == nil {
-			ca.InhibitedBy = []string{}
-		}
-		out = append(out, ca)
-	}
-	writeAPI(w, http.StatusOK, out, nil)
+	writeAPI(w, http.StatusOK, a.Console.Alerts(r.Context()), nil)
 }
 
 func (a *ApplianceAPI) auditLog(w http.ResponseWriter, r *http.Request) {

@@ -40,7 +40,6 @@ import (
 	"github.com/prometheus/prometheus/util/features"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
-	"github.com/smm-architect/smm-appliance/storage"
 	"github.com/smm-architect/smm-appliance/web/auth"
 	"github.com/smm-architect/smm-appliance/web/ui"
 )
@@ -50,8 +49,13 @@ type Options struct {
 	ExternalURL *url.URL
 	Flags       map[string]string
 
-	Engine  *promql.Engine
-	Storage *storage.Local
+	Engine *promql.Engine
+	// Storage is local storage; it may still be opening (the appliance
+	// passes a wrapper that answers tsdb.ErrNotReady until the WAL is
+	// replayed), so that the API is built while the TSDB replays.
+	Storage Storage
+	// StorageDir is the TSDB directory (snapshots go under it).
+	StorageDir string
 	// Appendable receives pushed samples (local storage and remote write).
 	Appendable          promstorage.AppendableV2
 	RemoteWriteReceiver bool
@@ -77,11 +81,19 @@ type Options struct {
 	Auth *auth.Authorizer
 }
 
+// Storage is what the Prometheus API reads from local storage.
+type Storage interface {
+	promstorage.SampleAndChunkQueryable
+	promstorage.ExemplarQueryable
+	apiv1.TSDBAdminStats
+}
+
 // Server owns the listeners. It serves from Start, before the rest of the
-// appliance exists: while the TSDB replays its WAL (minutes with millions of
-// series) /-/healthy answers and everything else says the appliance is
-// starting, so a liveness probe does not kill a process that is only
-// replaying. Activate swaps in the full APIs.
+// appliance runs: /-/healthy answers and everything else says the appliance
+// is starting, so a liveness probe does not kill a process that is only
+// replaying its WAL. Activate builds the full APIs (while the TSDB still
+// replays: they answer 503 until the appliance is ready) and Run swaps them
+// in.
 type Server struct {
 	opts      Options
 	logger    *slog.Logger
@@ -222,7 +234,10 @@ func (s *Server) Activate(o Options) error {
 	return nil
 }
 
-// Run serves the APIs until Shutdown; it returns the first serve error.
+// Run serves the APIs until Shutdown or until one listener fails, and
+// returns that listener's error: one dead listener stops the appliance
+// (the others are shut down by the caller's interrupt), rather than leaving
+// a process that looks alive on one port and is deaf on another.
 func (s *Server) Run() error {
 	if s.errc == nil || s.active[0] == nil {
 		return errors.New("web server not started and activated")
@@ -230,11 +245,7 @@ func (s *Server) Run() error {
 	for i := range s.active {
 		s.handlers[i].Store(&s.active[i])
 	}
-	var errs []error
-	for range s.servers {
-		errs = append(errs, <-s.errc)
-	}
-	return errors.Join(errs...)
+	return <-s.errc
 }
 
 // Shutdown stops accepting requests and waits for running ones.
@@ -305,7 +316,7 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 		apiv1.GlobalURLOptions{ListenAddress: s.promLn.Addr().String(), Host: o.ExternalURL.Host, Scheme: o.ExternalURL.Scheme},
 		s.readyWrap,
 		o.Storage,
-		o.Storage.Dir(),
+		o.StorageDir,
 		true,  // admin APIs (snapshot, delete series); admin role only (auth)
 		false, // search API
 		0,

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/alertmanager"
+	"github.com/smm-architect/smm-appliance/alerting/escalation"
 	"github.com/smm-architect/smm-appliance/alerting/history"
 )
 
@@ -28,6 +30,7 @@ type Console struct {
 	acks    *acks.Store
 	history *history.Store
 	logger  *slog.Logger
+	status  StatusFunc
 
 	ackSeconds  *prometheus.HistogramVec
 	attempts    *prometheus.CounterVec
@@ -35,10 +38,12 @@ type Console struct {
 	ok, total   atomic.Int64
 }
 
-// New builds a console and registers its metrics.
-func New(alerts provider.Alerts, st *acks.Store, h *history.Store, logger *slog.Logger, reg prometheus.Registerer) *Console {
+// New builds a console over the Alertmanager's alert store and status
+// (status may be nil: every alert active, no receivers) and registers its
+// metrics.
+func New(alerts provider.Alerts, status StatusFunc, st *acks.Store, h *history.Store, logger *slog.Logger, reg prometheus.Registerer) *Console {
 	c := &Console{
-		alerts: alerts, acks: st, history: h, logger: logger.With("component", "console"),
+		alerts: alerts, status: status, acks: st, history: h, logger: logger.With("component", "console"),
 		ackSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "smm_appliance_alert_acknowledge_seconds",
 			Help:    "Time from an alert's first notification to its acknowledgement (MTTA).",
@@ -81,7 +86,9 @@ func refs(as []*alert.Alert, resolved []bool) []history.AlertRef {
 
 // Observe is the embedded Alertmanager's observer: every attempt goes to the
 // history; a delivered firing notification starts the alert's escalation
-// clock.
+// clock. An attempt for escalation copies (the `escalated` route) is
+// recorded as the escalation of the alert it copies, under that alert's
+// fingerprint, and starts no clock.
 func (c *Console) Observe(at alertmanager.Attempt) {
 	outcome := "success"
 	c.total.Add(1)
@@ -91,6 +98,10 @@ func (c *Console) Observe(at alertmanager.Attempt) {
 		c.ok.Add(1)
 	}
 	c.attempts.WithLabelValues(at.Receiver, at.Integration, outcome).Inc()
+	if step := escalationStep(at.Alerts); step > 0 {
+		c.observeEscalation(at, step)
+		return
+	}
 	e := history.Entry{
 		Time: at.Time, Kind: history.KindNotification, Receiver: at.Receiver, Integration: at.Integration,
 		GroupKey: at.GroupKey, Alerts: refs(at.Alerts, at.Resolved), Success: at.Err == nil,
@@ -114,19 +125,48 @@ func (c *Console) Observe(at alertmanager.Attempt) {
 	c.acks.Notified(at.Time, notices...)
 }
 
-// RecordEscalation is the escalation engine's recorder.
-func (c *Console) RecordEscalation(step int, receiver, integration string, a *alert.Alert, err error, d time.Duration) {
+// escalationStep is the step of the escalation copies in a notification,
+// 0 if it carries none. The escalated route holds copies only, so one copy
+// says it for the whole notification.
+func escalationStep(as []*alert.Alert) int {
+	for _, a := range as {
+		if n := escalation.StepOf(a.Labels); n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+// observeEscalation records the delivery of an escalation step: one entry
+// per attempt at the firing copies. The copies' resolution (the alert was
+// acknowledged or resolved) is delivered too but is not another
+// escalation.
+func (c *Console) observeEscalation(at alertmanager.Attempt, step int) {
+	var firing []history.AlertRef
+	for i, a := range at.Alerts {
+		if at.Resolved[i] {
+			continue
+		}
+		firing = append(firing, history.AlertRef{
+			Fingerprint: escalation.Original(a.Labels).String(), Alertname: a.Name(),
+			Severity: string(a.Labels["severity"]), Status: "firing",
+		})
+	}
+	if len(firing) == 0 {
+		return
+	}
 	e := history.Entry{
-		Kind: history.KindEscalation, Receiver: receiver, Integration: integration, Step: step,
-		Alerts: refs([]*alert.Alert{a}, nil), Success: err == nil, DurationSeconds: d.Seconds(), Attempt: 1,
+		Time: at.Time, Kind: history.KindEscalation, Receiver: at.Receiver, Integration: at.Integration,
+		GroupKey: at.GroupKey, Step: step, Alerts: firing, Success: at.Err == nil,
+		DurationSeconds: at.Duration.Seconds(), Attempt: at.Attempt,
 	}
-	if err != nil {
-		e.Error = err.Error()
+	if at.Err != nil {
+		e.Error = at.Err.Error()
 	} else {
-		c.escalations.WithLabelValues(receiver, fmt.Sprint(step)).Inc()
+		c.escalations.WithLabelValues(at.Receiver, strconv.Itoa(step)).Inc()
 	}
-	if herr := c.history.Append(e); herr != nil {
-		c.logger.Error("record escalation", "err", herr)
+	if err := c.history.Append(e); err != nil {
+		c.logger.Error("record escalation", "err", err)
 	}
 }
 

@@ -3,45 +3,82 @@ package escalation
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/alertmanager/alert"
-	"github.com/prometheus/alertmanager/notify"
 	"github.com/prometheus/alertmanager/provider"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 )
 
-// Sender is what the engine needs from the embedded Alertmanager.
-type Sender interface {
-	Alerts() provider.Alerts
-	Receiver(name string) ([]notify.Integration, bool)
-	Silenced(ctx context.Context, ls model.LabelSet) bool
+// Labels on the copy of an alert that the engine escalates. The copy goes
+// into the Alertmanager's alert store like any alert; alertmanager.yml
+// routes it (`escalated="true"`, and `escalation_step` where steps go to
+// different receivers), so grouping, retries, silences, inhibition and the
+// notification log apply to escalations as to every notification.
+const (
+	LabelEscalated = "escalated"
+	LabelStep      = "escalation_step"
+)
+
+// minCopyTimeout bounds how long a copy stays firing without a refresh:
+// long enough to survive a restart (the Alertmanager restores it from its
+// snapshot, and the notification log knows it was sent), short enough that
+// copies left by a removed step resolve.
+const minCopyTimeout = 5 * time.Minute
+
+// IsCopy reports whether ls are the labels of an escalation copy.
+func IsCopy(ls model.LabelSet) bool { return ls[LabelEscalated] == "true" }
+
+// StepOf returns the escalation step of a copy's labels, 0 if ls is no copy.
+func StepOf(ls model.LabelSet) int {
+	if !IsCopy(ls) {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(ls[LabelStep]))
+	return n
 }
 
-// Recorder is told of every escalation attempt.
-type Recorder func(step int, receiver, integration string, a *alert.Alert, err error, d time.Duration)
+// Original returns the fingerprint of the alert a copy escalates.
+func Original(ls model.LabelSet) model.Fingerprint {
+	o := ls.Clone()
+	delete(o, LabelEscalated)
+	delete(o, LabelStep)
+	return o.Fingerprint()
+}
 
-// Engine runs the policy.
+// Engine runs the policy: each check, it raises the steps that are due for
+// firing, notified, unacknowledged alerts, keeps the copies of raised steps
+// firing while their alert is, and resolves them when it is resolved, gone
+// or acknowledged.
 type Engine struct {
-	sender Sender
+	alerts provider.Alerts
 	acks   *acks.Store
-	record Recorder
 	logger *slog.Logger
 	policy atomic.Pointer[Policy]
-	now    func() time.Time
 	wait   func() time.Duration
+	checks prometheus.Counter
 }
 
 // SetWait delays every step by wait() (a cluster peer's position times the
 // peer timeout), so that only the first peer escalates.
 func (e *Engine) SetWait(wait func() time.Duration) { e.wait = wait }
 
-// New builds an engine; ApplyPolicy before Run.
-func New(sender Sender, st *acks.Store, record Recorder, logger *slog.Logger) *Engine {
-	e := &Engine{sender: sender, acks: st, record: record, logger: logger.With("component", "escalation"), now: time.Now}
+// New builds an engine over the Alertmanager's alert store; ApplyPolicy
+// before Run.
+func New(alerts provider.Alerts, st *acks.Store, logger *slog.Logger, reg prometheus.Registerer) *Engine {
+	e := &Engine{
+		alerts: alerts, acks: st, logger: logger.With("component", "escalation"),
+		checks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "smm_appliance_escalation_checks_total",
+			Help: "Rounds of the escalation engine over the firing alerts.",
+		}),
+	}
+	reg.MustRegister(e.checks)
 	e.policy.Store(&Policy{CheckInterval: model.Duration(DefaultCheckInterval)})
 	return e
 }
@@ -62,14 +99,19 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 }
 
-// Check runs one round: forget alerts that are gone or resolved, then send
-// every due step once.
+// Check runs one round.
 func (e *Engine) Check(ctx context.Context) {
-	now := e.now()
+	defer e.checks.Inc()
+	// Tests run the engine in a testing/synctest bubble, whose clock this is.
+	now := time.Now()
 	active := map[string]*alert.Alert{}
-	it := e.sender.Alerts().GetPending()
+	var copies []*alert.Alert
+	it := e.alerts.GetPending()
 	for a := range it.Next() {
-		if !a.Data.ResolvedAt(now) {
+		switch {
+		case IsCopy(a.Data.Labels):
+			copies = append(copies, a.Data)
+		case !a.Data.ResolvedAt(now):
 			active[a.Data.Fingerprint().String()] = a.Data
 		}
 	}
@@ -81,6 +123,9 @@ func (e *Engine) Check(ctx context.Context) {
 	if e.wait != nil {
 		extra = e.wait()
 	}
+	timeout := max(4*time.Duration(p.CheckInterval), minCopyTimeout)
+	var put []*alert.Alert
+	keep := map[model.Fingerprint]bool{}
 	for fp, a := range active {
 		st, ok := e.acks.Get(fp)
 		if !ok || st.FirstNotifiedAt.IsZero() || st.Ack != nil {
@@ -91,16 +136,50 @@ func (e *Engine) Check(ctx context.Context) {
 			if done(st.Escalations, n) || !step.Matches(a.Labels) || now.Sub(st.FirstNotifiedAt) < time.Duration(step.After)+extra {
 				continue
 			}
-			if e.sender.Silenced(ctx, a.Labels) {
-				break
+			// Recorded before the copy goes in, so a restart in between
+			// cannot raise the step twice.
+			esc := acks.Escalation{Step: n, At: now, Receiver: step.Receiver}
+			if err := e.acks.Escalated(fp, esc); err != nil {
+				e.logger.Error("persist escalation", "err", err)
+				continue
 			}
-			if e.send(ctx, n, step, a) {
-				if err := e.acks.Escalated(fp, acks.Escalation{Step: n, At: now, Receiver: step.Receiver}); err != nil {
-					e.logger.Error("persist escalation", "err", err)
-				}
-			}
+			st.Escalations = append(st.Escalations, esc)
+			e.logger.Info("escalating", "alert", a.Name(), "step", n, "receiver", step.Receiver)
+		}
+		for _, esc := range st.Escalations {
+			c := copyOf(a, esc, now, timeout)
+			keep[c.Fingerprint()] = true
+			put = append(put, c)
 		}
 	}
+	for _, c := range copies {
+		if keep[c.Fingerprint()] || c.ResolvedAt(now) {
+			continue
+		}
+		// The alert was resolved, acknowledged or forgotten: resolve the
+		// copy, so that the escalation receiver hears it too.
+		r := c.Alert
+		r.EndsAt = now
+		put = append(put, alert.New(r, now, false))
+	}
+	if len(put) == 0 {
+		return
+	}
+	if err := e.alerts.Put(ctx, put...); err != nil {
+		e.logger.Error("put escalation copies", "err", err)
+	}
+}
+
+// copyOf is the copy of a for step esc, firing until refreshed or timeout.
+// Its EndsAt is marked a timeout, so an explicit resolution wins over it.
+func copyOf(a *alert.Alert, esc acks.Escalation, now time.Time, timeout time.Duration) *alert.Alert {
+	ls := a.Labels.Clone()
+	ls[LabelEscalated] = "true"
+	ls[LabelStep] = model.LabelValue(strconv.Itoa(esc.Step))
+	return alert.New(model.Alert{
+		Labels: ls, Annotations: a.Annotations.Clone(), GeneratorURL: a.GeneratorURL,
+		StartsAt: esc.At, EndsAt: now.Add(timeout),
+	}, now, true)
 }
 
 func done(es []acks.Escalation, step int) bool {
@@ -110,59 +189,4 @@ func done(es []acks.Escalation, step int) bool {
 		}
 	}
 	return false
-}
-
-// send delivers the alert through every integration of the step's
-// receiver. The step counts as done when at least one integration
-// delivered; if all failed, the next round tries again.
-func (e *Engine) send(ctx context.Context, n int, step Step, a *alert.Alert) bool {
-	ints, ok := e.sender.Receiver(step.Receiver)
-	if !ok {
-		e.logger.Error("escalation receiver not configured", "receiver", step.Receiver)
-		return false
-	}
-	// Templates see the escalation in the labels.
-	labels := a.Labels.Clone()
-	labels["escalated"] = "true"
-	labels["escalation_step"] = model.LabelValue(itoa(n))
-	esc := alert.New(model.Alert{Labels: labels, Annotations: a.Annotations, StartsAt: a.StartsAt, EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL}, a.UpdatedAt, a.Timeout)
-
-	nctx := notify.WithReceiverName(ctx, step.Receiver)
-	nctx = notify.WithGroupKey(nctx, "escalation/"+a.Fingerprint().String()+"/"+itoa(n))
-	nctx = notify.WithGroupLabels(nctx, labels)
-	nctx = notify.WithNow(nctx, e.now())
-	nctx = notify.WithFiringAlerts(nctx, []uint64{uint64(esc.Fingerprint())})
-	nctx = notify.WithResolvedAlerts(nctx, nil)
-	nctx = notify.WithRepeatInterval(nctx, time.Hour)
-	nctx, cancel := context.WithTimeout(nctx, notify.MinTimeout)
-	defer cancel()
-
-	delivered := false
-	for i := range ints {
-		start := time.Now()
-		v := ints[i].Notify(nctx, esc)
-		if e.record != nil {
-			e.record(n, step.Receiver, ints[i].Name(), a, v.Err(), time.Since(start))
-		}
-		if v.Err() != nil {
-			e.logger.Warn("escalation delivery failed", "receiver", step.Receiver, "integration", ints[i].Name(), "alert", a.Name(), "err", v.Err())
-			continue
-		}
-		delivered = true
-	}
-	if len(ints) == 0 {
-		e.logger.Warn("escalation receiver has no enabled channel", "receiver", step.Receiver, "alert", a.Name())
-	}
-	if delivered {
-		e.logger.Info("escalated", "alert", a.Name(), "step", n, "receiver", step.Receiver)
-	}
-	return delivered
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 {
-		return digits[n : n+1]
-	}
-	return itoa(n/10) + digits[n%10:n%10+1]
 }

@@ -1,6 +1,8 @@
-// Package escalation sends critical alerts that stay firing and
-// unacknowledged to an escalation receiver after a delay (the SMM runbooks:
-// engineering manager after 30 minutes), with optional further steps.
+// Package escalation escalates critical alerts that stay firing and
+// unacknowledged after a delay (the SMM runbooks: engineering manager after
+// 30 minutes), with optional further steps. It sends nothing itself: each
+// step is a labelled copy of the alert in the Alertmanager's store, which
+// routes and delivers it.
 package escalation
 
 import (
@@ -52,15 +54,6 @@ func (p *Policy) UnmarshalYAML(unmarshal func(any) error) error {
 		}
 	}
 	return nil
-}
-
-// Receivers lists the receivers the steps send to.
-func (p *Policy) Receivers() []string {
-	var out []string
-	for _, s := range p.Steps {
-		out = append(out, s.Receiver)
-	}
-	return out
 }
 
 // Matches reports whether step s applies to labels.

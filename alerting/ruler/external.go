@@ -28,7 +28,9 @@ func NewExternal(logger *slog.Logger, reg prometheus.Registerer, sdMetrics *disc
 		cancel()
 		return nil, fmt.Errorf("create notify discovery manager")
 	}
-	n := notifier.NewManager(&notifier.Options{QueueCapacity: 10000, Registerer: reg}, 0, logger.With("component", "notifier"))
+	// DrainOnShutdown, Prometheus' default: alerts queued when the
+	// appliance stops are still sent.
+	n := notifier.NewManager(&notifier.Options{QueueCapacity: 10000, DrainOnShutdown: true, Registerer: reg}, 0, logger.With("component", "notifier"))
 	return &External{notifier: n, discovery: dm, cancel: cancel}, nil
 }
 
@@ -55,14 +57,16 @@ func Configured(cfg *promconfig.Config) bool {
 	return len(cfg.AlertingConfig.AlertmanagerConfigs) > 0
 }
 
-// RunDiscovery blocks until Stop.
+// RunDiscovery blocks until StopDiscovery.
 func (e *External) RunDiscovery() error { return e.discovery.Run() }
 
-// RunNotifier blocks sending until Stop.
+// StopDiscovery stops discovering Alertmanagers.
+func (e *External) StopDiscovery() { e.cancel() }
+
+// RunNotifier blocks sending until StopNotifier, and returns once the
+// queues are drained.
 func (e *External) RunNotifier() { e.notifier.Run(e.discovery.SyncCh()) }
 
-// Stop stops both.
-func (e *External) Stop() {
-	e.notifier.Stop()
-	e.cancel()
-}
+// StopNotifier asks the notifier to drain and stop; RunNotifier returns
+// when it has.
+func (e *External) StopNotifier() { e.notifier.Stop() }

@@ -7,13 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 
+	toolkitweb "github.com/prometheus/exporter-toolkit/web"
+
 	"github.com/smm-architect/smm-appliance/appliance"
 	"github.com/smm-architect/smm-appliance/appliance/configfiles"
 	"github.com/smm-architect/smm-appliance/configs"
 )
 
 // checkConfig validates the configuration that `run` would load, with the
-// same loader, and says which notification channels lack their secrets.
+// same loader, environment lookup and web config, and says which
+// notification channels lack their secrets.
 func checkConfig(opts appliance.Options, stdout, stderr io.Writer) int {
 	tmp, err := os.MkdirTemp("", "smm-appliance-check")
 	if err != nil {
@@ -26,22 +29,24 @@ func checkConfig(opts appliance.Options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "check config: %s\n", err)
 		return 1
 	}
-	lookup := os.LookupEnv
-	if opts.Environment != "" {
-		lookup = func(n string) (string, bool) {
-			if n == "SMM_ENVIRONMENT" {
-				return opts.Environment, true
-			}
-			return os.LookupEnv(n)
+	src := configfiles.Sources{Dir: opts.ConfigDir, EmbeddedDir: embedded}
+	// The same lookup and web config as `run`: what passes here starts.
+	set, err := configfiles.Loader{Sources: src, Lookup: appliance.LookupEnv(opts.Environment), WebConfigFile: opts.WebConfigFile}.Load()
+	if err == nil && opts.WebConfigFile != "" {
+		// TLS settings (certificate and key readable and matching); the
+		// loader checks the users.
+		if verr := toolkitweb.Validate(opts.WebConfigFile); verr != nil {
+			err = fmt.Errorf("web config %s: %w", opts.WebConfigFile, verr)
 		}
 	}
-	src := configfiles.Sources{Dir: opts.ConfigDir, EmbeddedDir: embedded}
-	set, err := configfiles.Loader{Sources: src, Lookup: lookup}.Load()
 	if err != nil {
 		fmt.Fprintf(stderr, "FAILED: %s\n", strings.ReplaceAll(err.Error(), embedded, "<embedded>"))
 		return 1
 	}
 	show := func(p string) string { return strings.Replace(p, embedded, "<embedded>", 1) }
+	if opts.WebConfigFile != "" {
+		fmt.Fprintf(stdout, "SUCCESS: web config %s is valid\n", opts.WebConfigFile)
+	}
 	fmt.Fprintf(stdout, "SUCCESS: %s is valid (%d scrape jobs)\n", show(set.PrometheusPath), len(set.Prometheus.ScrapeConfigs))
 	for _, f := range set.RuleFiles {
 		fmt.Fprintf(stdout, "SUCCESS: rule file %s is valid\n", show(f))

@@ -80,6 +80,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		opts.Flags[f.Name] = f.Value.String()
 	}
 
+	// Signals first, before anything slow (Prometheus: "before the
+	// potentially long and synchronous tsdb init"): SIGTERM and SIGINT
+	// stop the appliance cleanly even while its TSDB replays the WAL, and
+	// SIGHUP, which the packaged unit's ExecReload sends, never takes Go's
+	// default action of killing the process.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	logger.Info("starting smm-appliance", "version", version.Info(), "build_context", version.BuildContext())
 	if *generate {
 		if err := generateWebConfig(opts.WebConfigFile, logger); err != nil {
@@ -92,14 +103,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
-			// Errors are logged and counted by the reload path itself.
+			// A reload asked for during the WAL replay waits for the first
+			// configuration load. Errors are logged and counted by the
+			// reload path itself.
 			_ = a.Reload("signal")
 		}
 	}()

@@ -70,6 +70,30 @@ func TestCheckConfig(t *testing.T) {
 	require.True(t, strings.Contains(errOut.String(), filepath.Join(dir, "alertmanager.yml")) && strings.Contains(errOut.String(), "line 3"), errOut.String())
 }
 
+// TestCheckConfigWebConfig: check config validates --web.config.file as
+// run does: users and TLS settings; a good one passes.
+func TestCheckConfigWebConfig(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	good := filepath.Join(dir, "web.yml")
+	require.Equal(t, 0, run([]string{"init-auth", "--web.config.file=" + good, "--group=" + strconv.Itoa(os.Getgid())}, &out, &errOut), errOut.String())
+	out.Reset()
+	require.Equal(t, 0, run([]string{"check", "config", "--web.config.file=" + good}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "SUCCESS: web config "+good+" is valid")
+
+	for name, text := range map[string]string{
+		"missing certificate": "tls_server_config:\n  cert_file: " + filepath.Join(dir, "nope.crt") + "\n  key_file: " + filepath.Join(dir, "nope.key") + "\n",
+		"unknown field":       "basic_auth_users:\n  admin: x\nno_such_field: 1\n",
+	} {
+		bad := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".yml")
+		require.NoError(t, os.WriteFile(bad, []byte(text), 0o600))
+		out.Reset()
+		errOut.Reset()
+		require.Equal(t, 1, run([]string{"check", "config", "--web.config.file=" + bad}, &out, &errOut), "%s: %s", name, out.String())
+		require.Contains(t, errOut.String(), bad, name)
+	}
+}
+
 func TestHashPassword(t *testing.T) {
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, hashPassword(strings.NewReader("correct horse battery\n"), &out, &errOut))
