@@ -67,9 +67,6 @@ type ApplyOptions struct {
 	// LogFallback names receivers whose every channel was disabled for lack
 	// of a secret; they deliver to the log instead.
 	LogFallback map[string]bool
-	// ExtraReceivers are built even if no route uses them (the escalation
-	// policy's receivers).
-	ExtraReceivers []string
 }
 
 // Alertmanager is the running pipeline. Its config-scoped parts (routes,
@@ -103,7 +100,6 @@ type Alertmanager struct {
 
 	attempts   attemptCounter
 	inflight   gate
-	receivers  atomic.Pointer[map[string][]notify.Integration]
 	dispatcher atomic.Pointer[dispatch.Dispatcher]
 	inhibitor  atomic.Pointer[inhibit.Inhibitor]
 	config     atomic.Pointer[amconfig.Config]
@@ -440,9 +436,6 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 	routes := dispatch.NewRoute(cfg.Route, nil)
 	active := map[string]struct{}{}
 	routes.Walk(func(r *dispatch.Route) { active[r.RouteOpts.Receiver] = struct{}{} })
-	for _, r := range o.ExtraReceivers {
-		active[r] = struct{}{}
-	}
 	receivers := make(map[string][]notify.Integration, len(active))
 	for _, rcv := range cfg.Receivers {
 		if _, ok := active[rcv.Name]; !ok {
@@ -502,7 +495,6 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 	go disp.Run(am.startTime)
 	disp.WaitForLoading()
 	am.dispatcher.Store(disp)
-	am.receivers.Store(&receivers)
 	am.config.Store(cfg)
 	return nil
 }

@@ -9,8 +9,6 @@ import (
 
 	"github.com/prometheus/alertmanager/alert"
 	"github.com/prometheus/alertmanager/notify"
-	"github.com/prometheus/alertmanager/silence"
-	"github.com/prometheus/common/model"
 )
 
 // Attempt is one call of one integration: what the notification history
@@ -165,21 +163,4 @@ func (c *attemptCounter) next(key string, done bool) int {
 		delete(c.n, key)
 	}
 	return a.n
-}
-
-// Receiver returns the integrations of a receiver of the applied
-// configuration (wrapped for observation), for the escalation engine.
-func (am *Alertmanager) Receiver(name string) ([]notify.Integration, bool) {
-	m := am.receivers.Load()
-	if m == nil {
-		return nil, false
-	}
-	ints, ok := (*m)[name]
-	return ints, ok
-}
-
-// Silenced reports whether an active silence matches the labels.
-func (am *Alertmanager) Silenced(ctx context.Context, ls model.LabelSet) bool {
-	sils, _, err := am.silences.Query(ctx, silence.QState(silence.SilenceStateActive), silence.QMatches(ls))
-	return err == nil && len(sils) > 0
 }
