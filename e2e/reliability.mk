@@ -1,8 +1,10 @@
 # make test-reliability — the long end-to-end reliability tests (issue 8):
 # receiver outage, full disk, slow and flooding targets, remote write to an
-# upstream Prometheus, push ingestion. Included by the Makefile; uses its GO,
-# BIN and TOOLS. About 4 minutes; TestReliabilityFullDisk needs root (it
-# mounts a tmpfs) and skips without it.
+# upstream Prometheus, push ingestion, and (issue 14) acks across kill -9,
+# writes on a full disk, paging through a sudden fill, damaged state files,
+# bounded state. Included by the Makefile; uses its GO, BIN and TOOLS. About
+# 7 minutes; the full-disk tests need root (they mount a tmpfs) and skip
+# without it.
 
 # The remote store of TestReliabilityRemoteWrite: Debian's prometheus package
 # (it has --web.enable-remote-write-receiver). Point UPSTREAM_PROMETHEUS at

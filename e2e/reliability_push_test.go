@@ -65,7 +65,7 @@ func otlpRequest(name string, v float64, at time.Time) pmetricotlp.ExportRequest
 // TestReliabilityPushIngest: with --web.enable-remote-write-receiver and
 // --web.enable-otlp-receiver the appliance stores pushed remote-write and
 // OTLP (protobuf and JSON) samples; without the flags both endpoints refuse;
-// a body over the 32 MiB limit is refused with 413 and the appliance keeps
+// a body over the 16 MiB limit is refused with 413 and the appliance keeps
 // serving and ingesting.
 func TestReliabilityPushIngest(t *testing.T) {
 	cfg := copyConfig(t, "reliability/push")
