@@ -23,8 +23,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	promscrape "github.com/prometheus/prometheus/scrape"
 	promstorage "github.com/prometheus/prometheus/storage"
@@ -332,7 +334,17 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		if !o.NoLogFallback {
 			ao.LogFallback = s.ReceiversWithoutChannels()
 		}
-		return a.am.ApplyConfig(s.Alertmanager, s.Templates, ao)
+		if err := a.am.ApplyConfig(s.Alertmanager, s.Templates, ao); err != nil {
+			return err
+		}
+		// The appliance's own alerts (storage full, damaged state file)
+		// carry the external labels as rule alerts do.
+		ext := model.LabelSet{}
+		s.Prometheus.GlobalConfig.ExternalLabels.Range(func(l labels.Label) {
+			ext[model.LabelName(l.Name)] = model.LabelValue(l.Value)
+		})
+		a.am.SetExternalLabels(ext)
+		return nil
 	})
 	a.reloads.subscribe("escalation", func(s *configfiles.Set) error {
 		a.escalation.ApplyPolicy(&s.Appliance.Escalation)

@@ -41,11 +41,29 @@ type internalAlert struct {
 	alert    model.Alert
 	until    time.Time // zero: until Clear
 	resolved bool
+	// put is the label set last put, external labels included: when the
+	// external labels change, that alert is resolved and the new one put.
+	put model.LabelSet
 }
 
 type internalAlerts struct {
 	mtx    sync.Mutex
 	alerts map[string]*internalAlert
+	// external are prometheus.yml's external labels (environment…), added
+	// as the rule manager's alerts get them; the alert's own labels win.
+	external model.LabelSet
+}
+
+// SetExternalLabels sets the labels added to internal alerts, as the
+// forwarder adds them to rule alerts; a change re-puts them.
+func (am *Alertmanager) SetExternalLabels(ls model.LabelSet) {
+	am.internal.mtx.Lock()
+	changed := !maps.Equal(am.internal.external, ls)
+	am.internal.external = ls.Clone()
+	am.internal.mtx.Unlock()
+	if changed {
+		am.refreshInternal(time.Now())
+	}
 }
 
 // internalLabels are the shipped appliance alerts' labels.
@@ -119,6 +137,17 @@ func (am *Alertmanager) refreshInternal(now time.Time) {
 			continue
 		}
 		a := ia.alert
+		a.Labels = am.internal.external.Clone()
+		maps.Copy(a.Labels, ia.alert.Labels)
+		if ia.put != nil && !maps.Equal(ia.put, a.Labels) {
+			// Another identity now: resolve the one put before. (Before
+			// the first configuration it was never notified, so its
+			// resolution is not sent either.)
+			old := ia.alert
+			old.Labels, old.EndsAt = ia.put, now
+			out = append(out, alert.New(old, now, false))
+		}
+		ia.put = a.Labels
 		a.EndsAt = now.Add(internalTimeout)
 		if !ia.until.IsZero() && !ia.until.After(now) {
 			a.EndsAt = now
