@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // secureAppliance starts the basic configuration with TLS and the users
@@ -20,18 +19,8 @@ import (
 func secureAppliance(t *testing.T, args ...string) (*appliance, secureClient, map[string]string) {
 	t.Helper()
 	exp, hook := newExporter(t), newWebhook(t)
-	cfg := copyConfig(t, "basic")
-	pool := writeSelfSigned(t, cfg)
 	passwords := map[string]string{"operator1": "operator-pass-1", "admin1": "admin-pass-1"}
-	var users strings.Builder
-	for u, p := range passwords {
-		h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.MinCost)
-		require.NoError(t, err)
-		fmt.Fprintf(&users, "  %s: %s\n", u, h)
-	}
-	webCfg := filepath.Join(cfg, "web.yml")
-	require.NoError(t, os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n"+users.String()), 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(cfg, "appliance.yml"), []byte("auth:\n  users:\n    operator1: operator\n    admin1: admin\n"), 0o644))
+	cfg, webCfg, pool := securedConfig(t, passwords)
 	cl := secureClient{c: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 	ready := func(a *appliance) bool {
 		req, _ := http.NewRequest("GET", a.web+"/-/ready", nil)

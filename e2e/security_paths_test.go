@@ -18,7 +18,6 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // securedAppliance is an appliance with TLS on and one user per role
@@ -34,18 +33,8 @@ type securedAppliance struct {
 func startSecured(t *testing.T, args ...string) *securedAppliance {
 	t.Helper()
 	exp, hook := newExporter(t), newWebhook(t)
-	cfg := copyConfig(t, "basic")
-	pool := writeSelfSigned(t, cfg)
 	passwords := map[string]string{"viewer1": "viewer-pass-1", "operator1": "operator-pass-1", "admin1": "admin-pass-1"}
-	var users strings.Builder
-	for u, p := range passwords {
-		h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.MinCost)
-		require.NoError(t, err)
-		fmt.Fprintf(&users, "  %s: %s\n", u, h)
-	}
-	webCfg := filepath.Join(cfg, "web.yml")
-	require.NoError(t, os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n"+users.String()), 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(cfg, "appliance.yml"), []byte("auth:\n  users:\n    viewer1: viewer\n    operator1: operator\n    admin1: admin\n"), 0o644))
+	cfg, webCfg, pool := securedConfig(t, passwords)
 	cl := secureClient{c: &http.Client{
 		Timeout: 10 * time.Second,
 		// Redirects are answers too: a 301 to the clean path is fine, a

@@ -12,11 +12,13 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,28 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 )
+
+// securedConfig copies the basic configuration and secures it: a
+// self-signed certificate and TLS, a user per entry of passwords in web.yml,
+// each mapped in appliance.yml to the role its name starts with (viewer1 is
+// a viewer). It returns the directory, the web config and the pool that
+// trusts the certificate.
+func securedConfig(t *testing.T, passwords map[string]string) (cfg, webCfg string, pool *x509.CertPool) {
+	t.Helper()
+	cfg = copyConfig(t, "basic")
+	pool = writeSelfSigned(t, cfg)
+	var users, roles strings.Builder
+	for _, u := range slices.Sorted(maps.Keys(passwords)) {
+		h, err := bcrypt.GenerateFromPassword([]byte(passwords[u]), bcrypt.MinCost)
+		require.NoError(t, err)
+		fmt.Fprintf(&users, "  %s: %s\n", u, h)
+		fmt.Fprintf(&roles, "    %s: %s\n", u, strings.TrimRight(u, "0123456789"))
+	}
+	webCfg = filepath.Join(cfg, "web.yml")
+	require.NoError(t, os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n"+users.String()), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(cfg, "appliance.yml"), []byte("auth:\n  users:\n"+roles.String()), 0o644))
+	return cfg, webCfg, pool
+}
 
 // writeSelfSigned writes a certificate for 127.0.0.1 and returns the pool
 // that trusts it.
@@ -84,18 +108,8 @@ func (s secureClient) do(t *testing.T, method, url, user, pass string, body []by
 // are refused and the appliance keeps serving.
 func TestSecurityRolesOverTLS(t *testing.T) {
 	exp, hook := newExporter(t), newWebhook(t)
-	cfg := copyConfig(t, "basic")
-	pool := writeSelfSigned(t, cfg)
 	passwords := map[string]string{"viewer1": "viewer-pass-1", "operator1": "operator-pass-1", "admin1": "admin-pass-1"}
-	var users strings.Builder
-	for u, p := range passwords {
-		h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.MinCost)
-		require.NoError(t, err)
-		fmt.Fprintf(&users, "  %s: %s\n", u, h)
-	}
-	webCfg := filepath.Join(cfg, "web.yml")
-	require.NoError(t, os.WriteFile(webCfg, []byte("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nbasic_auth_users:\n"+users.String()), 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(cfg, "appliance.yml"), []byte("auth:\n  users:\n    viewer1: viewer\n    operator1: operator\n    admin1: admin\n"), 0o644))
+	cfg, webCfg, pool := securedConfig(t, passwords)
 
 	cl := secureClient{c: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 	ready := func(a *appliance) bool {
