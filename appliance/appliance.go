@@ -294,10 +294,13 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 
 	auditRec := audit.NewRecorder(a.writeAudit, reg)
 	a.addCleanup("audit recorder", auditRec.Close)
-	// Damaged state files were moved aside: an alert for each, and the
-	// audit log. A full disk pages in-process and holds firing alerts.
-	for _, d := range append(ackStore.Damaged(), a.am.Damaged()...) {
+	// Damaged state files were moved aside: an alert for each (the
+	// Alertmanager raised its own), and the audit log. A full disk pages
+	// in-process and holds firing alerts.
+	for _, d := range ackStore.Damaged() {
 		a.am.RaiseDamaged(d)
+	}
+	for _, d := range append(ackStore.Damaged(), a.am.Damaged()...) {
 		a.writeAudit(audit.Entry{Event: "state_file_damaged", Path: d.Path, Result: "moved to " + d.MovedTo + "; lost " + d.Lost, Error: d.Err.Error()})
 	}
 	guard.OnChange(func(full bool, err error) {
@@ -334,17 +337,16 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		if !o.NoLogFallback {
 			ao.LogFallback = s.ReceiversWithoutChannels()
 		}
-		if err := a.am.ApplyConfig(s.Alertmanager, s.Templates, ao); err != nil {
-			return err
-		}
 		// The appliance's own alerts (storage full, damaged state file)
-		// carry the external labels as rule alerts do.
+		// carry the external labels as rule alerts do; set before the
+		// first configuration starts the dispatcher, so a damaged-file
+		// alert raised at start is never sent without them.
 		ext := model.LabelSet{}
 		s.Prometheus.GlobalConfig.ExternalLabels.Range(func(l labels.Label) {
 			ext[model.LabelName(l.Name)] = model.LabelValue(l.Value)
 		})
 		a.am.SetExternalLabels(ext)
-		return nil
+		return a.am.ApplyConfig(s.Alertmanager, s.Templates, ao)
 	})
 	a.reloads.subscribe("escalation", func(s *configfiles.Set) error {
 		a.escalation.ApplyPolicy(&s.Appliance.Escalation)

@@ -172,6 +172,14 @@ func TestReliabilityDamagedStateFiles(t *testing.T) {
 		return files[acksPath] && files[nflogPath]
 	})
 	t.Logf("damaged acks.json and nflog: started, paged %s after the start", time.Since(started).Round(100*time.Millisecond))
+	// Raised before the configuration was loaded, they still carry its
+	// external labels, and no twin without them was sent or resolved.
+	for _, n := range hook.matching("SMM_ApplianceStateFileDamaged", "firing") {
+		for _, al := range n.Alerts {
+			require.Equal(t, "e2e", al.Labels["environment"], "external labels on %v", al.Labels)
+		}
+	}
+	require.Empty(t, hook.matching("SMM_ApplianceStateFileDamaged", "resolved"), "no resolved twin")
 	for _, p := range []string{acksPath, nflogPath} {
 		moved, _ := filepath.Glob(p + ".corrupt-*")
 		require.Len(t, moved, 1, "%s kept aside", p)

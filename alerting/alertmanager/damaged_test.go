@@ -28,6 +28,7 @@ func TestDamagedStateFilesDoNotStopStart(t *testing.T) {
 	require.NoError(t, err)
 	defer am.Close()
 	require.Len(t, am.Damaged(), 3)
+	am.SetExternalLabels(nil) // the first configuration: raised at New, put now
 	for _, d := range am.Damaged() {
 		_, err := os.Stat(d.MovedTo)
 		require.NoError(t, err, "kept aside: %s", d.MovedTo)

@@ -51,15 +51,19 @@ type internalAlerts struct {
 	alerts map[string]*internalAlert
 	// external are prometheus.yml's external labels (environment…), added
 	// as the rule manager's alerts get them; the alert's own labels win.
+	// Until the first configuration sets them (labelled), alerts raised
+	// (a damaged file at start) are kept here, not put: put without the
+	// labels, the resolved twin would ride along in the first notification.
 	external model.LabelSet
+	labelled bool
 }
 
 // SetExternalLabels sets the labels added to internal alerts, as the
 // forwarder adds them to rule alerts; a change re-puts them.
 func (am *Alertmanager) SetExternalLabels(ls model.LabelSet) {
 	am.internal.mtx.Lock()
-	changed := !maps.Equal(am.internal.external, ls)
-	am.internal.external = ls.Clone()
+	changed := !am.internal.labelled || !maps.Equal(am.internal.external, ls)
+	am.internal.external, am.internal.labelled = ls.Clone(), true
 	am.internal.mtx.Unlock()
 	if changed {
 		am.refreshInternal(time.Now())
@@ -130,6 +134,10 @@ func truncate(s string, n int) string {
 // refreshInternal puts every internal alert again with a fresh end.
 func (am *Alertmanager) refreshInternal(now time.Time) {
 	am.internal.mtx.Lock()
+	if !am.internal.labelled {
+		am.internal.mtx.Unlock()
+		return
+	}
 	var out []*alert.Alert
 	for key, ia := range am.internal.alerts {
 		if ia.resolved {
@@ -140,9 +148,8 @@ func (am *Alertmanager) refreshInternal(now time.Time) {
 		a.Labels = am.internal.external.Clone()
 		maps.Copy(a.Labels, ia.alert.Labels)
 		if ia.put != nil && !maps.Equal(ia.put, a.Labels) {
-			// Another identity now: resolve the one put before. (Before
-			// the first configuration it was never notified, so its
-			// resolution is not sent either.)
+			// The operator changed the external labels: another
+			// identity, and the one put before is resolved.
 			old := ia.alert
 			old.Labels, old.EndsAt = ia.put, now
 			out = append(out, alert.New(old, now, false))
