@@ -13,7 +13,7 @@ import (
 func notification(status, severity string) *template.Data {
 	labels := template.KV{
 		"alertname": "SMM_ConnectorDown", "severity": severity, "team": "connector",
-		"teams": "connector,platform", "service": "smm-connectors", "category": "connectors",
+		"service": "smm-connectors", "category": "connectors",
 		"connector": "twitter", "instance": "127.0.0.1:9101", "environment": "staging",
 	}
 	annotations := template.KV{
