@@ -9,8 +9,8 @@ import (
 
 	toolkitweb "github.com/prometheus/exporter-toolkit/web"
 
-	"github.com/smm-architect/smm-appliance/appliance"
 	"github.com/smm-architect/smm-appliance/alerting/routes"
+	"github.com/smm-architect/smm-appliance/appliance"
 	"github.com/smm-architect/smm-appliance/appliance/configfiles"
 	"github.com/smm-architect/smm-appliance/configs"
 )
