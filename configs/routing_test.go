@@ -69,6 +69,34 @@ func expectedReceivers(severity string, teams []string) (all, businessHoursOnly 
 	return all, businessHoursOnly
 }
 
+// teamRouting is alertmanager.yml's TEAM ROUTING table, written out again:
+// the teams that receive an alert of a severity and team. A team not listed
+// goes to platform. teamRoutingFor applies the table's per-service and
+// per-alert rows.
+var teamRouting = map[string]map[string][]string{
+	"critical": {
+		"platform": {"platform"}, "connector": {"connector", "platform"}, "agent": {"agent", "platform"},
+		"ml": {"ml", "platform"}, "finance": {"finance", "platform"}, "database": {"database", "platform"},
+		"security": {"security", "ciso"}, "business": {"business"},
+	},
+	"warning": {
+		"platform": {"platform"}, "connector": {"connector", "platform"}, "agent": {"agent", "platform"},
+		"ml": {"ml"}, "finance": {"finance", "platform"}, "database": {"database", "platform"},
+		"security": {"security", "ciso"}, "business": {"business"},
+	},
+}
+
+func teamRoutingFor(labels map[string]string) []string {
+	sev, team := labels["severity"], labels["team"]
+	if sev == "warning" && team == "ml" && (labels["service"] == "smm-simulation" || labels["alertname"] == "SMM_CanaryTrafficAnomalies") {
+		return []string{"ml", "platform"}
+	}
+	if teams, ok := teamRouting[sev][team]; ok {
+		return teams
+	}
+	return []string{"platform"}
+}
+
 // routingCases are the alerts of the shipped rules with the labels the rules
 // set, plus synthetic alerts for each team and the special routes.
 func routingCases(t *testing.T) []routeCase {
@@ -87,18 +115,28 @@ func routingCases(t *testing.T) []routeCase {
 		for _, team := range teams {
 			cases = append(cases, routeCase{
 				Name:   "team " + team + " " + sev,
-				Labels: map[string]string{"alertname": "Synthetic", "severity": sev, "team": team, "teams": team},
+				Labels: map[string]string{"alertname": "Synthetic", "severity": sev, "team": team, "service": "custom"},
 			})
 		}
 	}
+	// A rule written the seed's way: severity, team and service only (issue 16).
+	cases = append(cases,
+		routeCase{Name: "new connector rule", Labels: map[string]string{
+			"alertname": "SMM_ConnectorCustom", "severity": "warning", "team": "connector", "service": "smm-connectors",
+		}},
+		routeCase{Name: "new simulation rule", Labels: map[string]string{
+			"alertname": "SMM_SimulationCustom", "severity": "warning", "team": "ml", "service": "smm-simulation",
+		}},
+		routeCase{Name: "unknown team critical", Labels: map[string]string{"alertname": "Custom", "severity": "critical", "team": "marketing"}},
+		routeCase{Name: "unknown team warning", Labels: map[string]string{"alertname": "Custom", "severity": "warning", "team": "marketing"}},
+	)
 	cases = append(cases,
 		routeCase{Name: "escalated critical", Labels: map[string]string{
-			"alertname": "SMM_ConnectorDown", "severity": "critical", "team": "connector",
-			"teams": "connector,platform", "escalated": "true",
+			"alertname": "SMM_ConnectorDown", "severity": "critical", "team": "connector", "escalated": "true",
 		}},
-		routeCase{Name: "critical without teams", Labels: map[string]string{"alertname": "Custom", "severity": "critical"}},
-		routeCase{Name: "warning without teams", Labels: map[string]string{"alertname": "Custom", "severity": "warning"}},
-		routeCase{Name: "other severity", Labels: map[string]string{"alertname": "Custom", "severity": "info", "teams": "finance"}},
+		routeCase{Name: "critical without team", Labels: map[string]string{"alertname": "Custom", "severity": "critical"}},
+		routeCase{Name: "warning without team", Labels: map[string]string{"alertname": "Custom", "severity": "warning"}},
+		routeCase{Name: "other severity", Labels: map[string]string{"alertname": "Custom", "severity": "info", "team": "finance"}},
 	)
 	return cases
 }
@@ -149,12 +187,9 @@ func TestRouting(t *testing.T) {
 			case c.Labels["alertname"] == "Watchdog":
 				require.Equal(t, []string{"watchdog"}, c.Receivers)
 			case sev == "critical" || sev == "warning":
-				teams := []string{"platform"} // alerts without teams go to platform
-				if c.Labels["teams"] != "" {
-					teams = strings.Split(c.Labels["teams"], ",")
-				}
+				teams := teamRoutingFor(c.Labels)
 				if a, ok := specByName[c.Name]; ok {
-					require.ElementsMatch(t, a.teams, teams, "teams label against the spec")
+					require.ElementsMatch(t, a.teams, teams, "team routing against the spec")
 				}
 				want, wantBH := expectedReceivers(sev, teams)
 				require.Equal(t, want, c.Receivers)

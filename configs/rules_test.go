@@ -93,8 +93,8 @@ func TestRulesMatchSpec(t *testing.T) {
 			l, ann := r.rule.Labels, r.rule.Annotations
 			require.Equal(t, a.severity, l["severity"])
 			require.Equal(t, a.team, l["team"])
-			require.Equal(t, a.teamsLabel(), l["teams"])
-			require.Contains(t, a.teams, l["team"], "team must be one of teams")
+			require.NotContains(t, l, "teams", "routing keys on team; the teams label is gone")
+			require.Contains(t, a.teams, l["team"], "team must be one of the receiving teams")
 			require.Equal(t, a.service, l["service"])
 			require.Equal(t, a.category, l["category"])
 			require.Equal(t, "smm_"+a.category, r.group, "rule group")
@@ -154,7 +154,7 @@ func TestEveryAlertHasRuleTests(t *testing.T) {
 				}
 				firing[art.Alertname]++
 				for _, exp := range art.ExpAlerts {
-					for _, k := range []string{"severity", "team", "teams", "service", "category"} {
+					for _, k := range []string{"severity", "team", "service", "category"} {
 						require.Contains(t, exp.ExpLabels, k, "%s: %s", f, tc.Name)
 					}
 					require.Len(t, exp.ExpAnnotations, 4, "%s: %s: all four annotations are checked", f, tc.Name)

@@ -2,7 +2,6 @@ package configs
 
 import (
 	"slices"
-	"strings"
 )
 
 // specAlert is one alert the appliance ships, as the tests expect it.
@@ -15,13 +14,6 @@ type specAlert struct {
 	// category are the rule labels of the same names (our conventions; the
 	// spec only requires that they exist).
 	team, service, category string
-}
-
-// teamsLabel is the value of the label teams: sorted, comma separated.
-func (a specAlert) teamsLabel() string {
-	ts := slices.Clone(a.teams)
-	slices.Sort(ts)
-	return strings.Join(ts, ",")
 }
 
 // specAlerts is the alert table of shared/smm-alerting-spec.md ("The alerts"),

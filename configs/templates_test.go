@@ -13,7 +13,7 @@ import (
 func notification(status, severity string) *template.Data {
 	labels := template.KV{
 		"alertname": "SMM_ConnectorDown", "severity": severity, "team": "connector",
-		"teams": "connector,platform", "service": "smm-connectors", "category": "connectors",
+		"service": "smm-connectors", "category": "connectors",
 		"connector": "twitter", "instance": "127.0.0.1:9101", "environment": "staging",
 	}
 	annotations := template.KV{
@@ -34,6 +34,14 @@ func notification(status, severity string) *template.Data {
 		CommonAnnotations: annotations,
 		ExternalURL:       "http://appliance.invalid:9093",
 	}
+}
+
+// resolvedAfter sets the alerts' end d after their start.
+func resolvedAfter(d *template.Data, after time.Duration) *template.Data {
+	for i := range d.Alerts {
+		d.Alerts[i].EndsAt = d.Alerts[i].StartsAt.Add(after)
+	}
+	return d
 }
 
 // TestTemplates renders the named templates the receivers use.
@@ -58,6 +66,10 @@ func TestTemplates(t *testing.T) {
 		{name: "slack title resolved", tmpl: "smm.slack.title", data: notification("resolved", "warning"), want: "[RESOLVED] SMM_ConnectorDown (warning)"},
 		{name: "slack text", tmpl: "smm.slack.text", data: notification("firing", "critical"), contains: true,
 			want: "*Service:* `smm-connectors`  *Team:* connector  *Environment:* staging"},
+		{name: "slack text resolved", tmpl: "smm.slack.text", data: resolvedAfter(notification("resolved", "critical"), 95*time.Minute),
+			want: ":white_check_mark: *RESOLVED: Connector twitter is down on 127.0.0.1:9101*\n" +
+				"Resolved at 2026-11-24 11:35 UTC after firing for 1h 35m 0s (since 2026-11-24 10:00 UTC).\n" +
+				"*Service:* `smm-connectors`  *Team:* connector  *Environment:* staging\n"},
 		{name: "runbook", tmpl: "smm.runbook_url", data: notification("firing", "critical"), want: "https://wiki.smm-architect.com/runbooks/SMM_ConnectorDown"},
 		{name: "dashboard", tmpl: "smm.dashboard_url", data: notification("firing", "critical"), want: "https://grafana.smm-architect.com/d/smm-connectors?var-connector=twitter"},
 		{name: "silence link", tmpl: "smm.silence_url", data: notification("firing", "critical"), want: silence},

@@ -239,7 +239,6 @@ func TestIntegrations(t *testing.T) {
 		"alertname":   alertname,
 		"severity":    "critical",
 		"team":        "database",
-		"teams":       "database,platform",
 		"service":     "postgres",
 		"category":    "infrastructure",
 		"instance":    inst,
@@ -309,10 +308,15 @@ func TestIntegrations(t *testing.T) {
 	channels = nil
 	for _, m := range slackMsgs[2:] {
 		channels = append(channels, m.Channel)
-		requireSlack(t, m, "good", resolvTitle, ":white_check_mark: *"+summary+"*\n"+description+"\n*Service:* `postgres`  *Team:* database  *Environment:* integration  *Since:* ",
+		// Resolved says so, when, and for how long it fired; not the firing text again.
+		requireSlack(t, m, "good", resolvTitle, ":white_check_mark: *RESOLVED: "+summary+"*\nResolved at ",
 			resolvTitle+": "+summary, runbook, dashboard, silence)
 	}
 	require.ElementsMatch(t, []string{"#smm-database-alerts", "#smm-platform-alerts"}, channels)
+	for _, m := range slackMsgs[2:] {
+		require.Contains(t, m.Attachments[0].Text, " after firing for ")
+		require.NotContains(t, m.Attachments[0].Text, description)
+	}
 
 	pd = decodeAll[pagerDutyEvent](t, pagerDuty)
 	require.Len(t, pd, 2)
@@ -375,7 +379,6 @@ func requirePagerDuty(t *testing.T, e pagerDutyEvent, firing int, action, routin
 		"service":      "postgres",
 		"environment":  "integration",
 		"team":         "database",
-		"teams":        "database,platform",
 		"num_firing":   float64(firing),
 		"num_resolved": float64(1 - firing),
 	} {

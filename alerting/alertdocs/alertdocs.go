@@ -70,16 +70,21 @@ func Collect(ruleFiles []string, tree *routes.Tree) ([]Alert, error) {
 	return out, errors.Join(errs...)
 }
 
-// Teams returns the owning team (label team) first, then the other teams of
-// the label teams, sorted.
+// Teams returns the owning team (label team) first, then the other teams
+// whose receivers (<team>-slack, <team>-email) the alert reaches, sorted:
+// alertmanager.yml's team routing decides them, not a rule label.
 func (a Alert) Teams() []string {
 	var out []string
 	if t := a.Labels["team"]; t != "" {
 		out = append(out, t)
 	}
 	var rest []string
-	for t := range strings.SplitSeq(a.Labels["teams"], ",") {
-		if t = strings.TrimSpace(t); t != "" && !slices.Contains(out, t) {
+	for _, d := range a.Destinations {
+		t, ok := strings.CutSuffix(d.Receiver, "-slack")
+		if !ok {
+			t, ok = strings.CutSuffix(d.Receiver, "-email")
+		}
+		if ok && !slices.Contains(out, t) && !slices.Contains(rest, t) {
 			rest = append(rest, t)
 		}
 	}

@@ -30,7 +30,7 @@ func TestCollectAndWrite(t *testing.T) {
 	require.Equal(t, []string{
 		"| group | alert | condition | for | severity | team(s) | receivers | runbook |",
 		"|---|---|---|---|---|---|---|---|",
-		"| demo | DemoDown | `up{job=~\"api\\|web\"} == 0` | 2m (keeps firing 1m) | critical | **web**, ops | pager, web-mail *(not during night)* | [runbook](https://runbooks.invalid/DemoDown) |",
+		"| demo | DemoDown | `up{job=~\"api\\|web\"} == 0` | 2m (keeps firing 1m) | critical | **web**, ops | pager, web-email *(not during night)*, ops-slack | [runbook](https://runbooks.invalid/DemoDown) |",
 		"| demo | DemoSlow | ``label_replace(vector(1), \"a\", `x`, \"\", \"\")`` | 0s | warning |  | day-only *(during day)* |  |",
 	}, lines[len(lines)-4:])
 }

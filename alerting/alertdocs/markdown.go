@@ -24,7 +24,7 @@ func Write(w io.Writer, alerts []Alert) error {
 	b.WriteString("A receiver marked *(during X)* is notified only within time interval X; *(not during X)*:\n")
 	b.WriteString("muted within it. A receiver whose secret is unset is disabled at start (`check config`\n")
 	b.WriteString("lists them); the route still leads there.\n\n")
-	b.WriteString("Team(s): the owning team (label `team`) in bold, then the other teams of label `teams`.\n")
+	b.WriteString("Team(s): the owning team (label `team`) in bold, then the other teams it reaches (alertmanager.yml's TEAM ROUTING table).\n")
 	b.WriteString("Check a label set yourself with `smm-appliance routes test label=value...`; see the whole\n")
 	b.WriteString("tree with `smm-appliance routes show`.\n\n")
 	b.WriteString("| group | alert | condition | for | severity | team(s) | receivers | runbook |\n")

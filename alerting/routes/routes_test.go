@@ -41,23 +41,23 @@ func TestMatchShipped(t *testing.T) {
 	}{
 		{
 			name:   "critical database alert pages and reaches database and platform",
-			labels: []string{"alertname=SMM_DatabaseConnectionFailure", "severity=critical", "team=database", "teams=database,platform", "service=postgres", "category=infrastructure"},
+			labels: []string{"alertname=SMM_DatabaseConnectionFailure", "severity=critical", "team=database", "service=postgres", "category=infrastructure"},
 			want:   []string{"pagerduty-oncall", "msteams-mirror", "platform-slack", "platform-email", "database-slack", "database-email"},
 		},
 		{
 			name:          "warning agent alert: slack any time, e-mail in business hours",
-			labels:        []string{"alertname=SMM_AgentHighFailureRate", "severity=warning", "team=agent", "teams=agent,platform", "service=smm-agents", "category=agents"},
+			labels:        []string{"alertname=SMM_AgentHighFailureRate", "severity=warning", "team=agent", "service=smm-agents", "category=agents"},
 			want:          []string{"platform-slack", "platform-email", "agent-slack", "agent-email"},
 			businessHours: []string{"platform-email", "agent-email"},
 		},
 		{
 			name:   "ciso has no slack",
-			labels: []string{"alertname=SMM_VaultConnectionFailure", "severity=critical", "teams=ciso,security"},
+			labels: []string{"alertname=SMM_VaultConnectionFailure", "severity=critical", "team=security"},
 			want:   []string{"pagerduty-oncall", "msteams-mirror", "security-slack", "security-email", "ciso-email"},
 		},
 		{
 			name:   "escalated copy goes to escalation only",
-			labels: []string{"alertname=SMM_ConnectorDown", "severity=critical", "teams=connector,platform", "escalated=true"},
+			labels: []string{"alertname=SMM_ConnectorDown", "severity=critical", "team=connector", "escalated=true"},
 			want:   []string{"escalation"},
 		},
 		{
@@ -66,7 +66,7 @@ func TestMatchShipped(t *testing.T) {
 			want:   []string{"watchdog"},
 		},
 		{
-			name:   "no teams label goes to platform",
+			name:   "no team label goes to platform",
 			labels: []string{"alertname=Custom", "severity=critical"},
 			want:   []string{"pagerduty-oncall", "msteams-mirror", "platform-slack", "platform-email"},
 		},

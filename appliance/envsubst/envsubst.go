@@ -56,7 +56,7 @@ func Expand(s string, lookup Lookup) (Result, error) {
 			i++
 			continue
 		}
-		end := strings.IndexByte(s[i+2:], '}')
+		end := closingBrace(s[i+2:])
 		body := ""
 		if end >= 0 {
 			body = s[i+2 : i+2+end]
@@ -78,6 +78,18 @@ func Expand(s string, lookup Lookup) (Result, error) {
 		switch {
 		case ok && v != "":
 			b.WriteString(v)
+		case hasDef && strings.Contains(def, "${"):
+			// A default that is itself a reference: ${A:-${B}} is A, else B.
+			inner, err := Expand(def, lookup)
+			if err != nil {
+				return Result{}, err
+			}
+			b.WriteString(inner.Text)
+			res.Used = appendNew(res.Used, inner.Used...)
+			if len(inner.Missing) > 0 {
+				res.Missing = appendNew(res.Missing, name)
+				res.Missing = appendNew(res.Missing, inner.Missing...)
+			}
 		case hasDef:
 			b.WriteString(def)
 		default:
@@ -89,6 +101,33 @@ func Expand(s string, lookup Lookup) (Result, error) {
 	}
 	res.Text = b.String()
 	return res, nil
+}
+
+// closingBrace is the index in s of the "}" that closes a reference whose
+// "${" precedes s, skipping the references nested in its default; -1 if none.
+func closingBrace(s string) int {
+	depth := 1
+	for j := 0; j < len(s); j++ {
+		switch {
+		case strings.HasPrefix(s[j:], "${"):
+			depth++
+			j++
+		case s[j] == '}':
+			if depth--; depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+func appendNew(s []string, vs ...string) []string {
+	for _, v := range vs {
+		if !slices.Contains(s, v) {
+			s = append(s, v)
+		}
+	}
+	return s
 }
 
 func validName(n string) bool {

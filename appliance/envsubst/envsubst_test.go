@@ -27,6 +27,10 @@ func TestExpand(t *testing.T) {
 		{name: "escape", in: "$${A}", want: "${A}"},
 		{name: "unterminated", in: "x: ${A", wantErr: true},
 		{name: "dollar at end", in: "cost $", want: "cost $"},
+		{name: "nested default: first set", in: "u: ${URL:-${A}}", want: "u: https://hooks.example/x"},
+		{name: "nested default: fallback", in: "u: ${NOPE:-${A}}!", want: "u: alpha!"},
+		{name: "nested default: both unset", in: "u: ${NOPE:-${EMPTY}}", want: "u: ", missing: []string{"NOPE", "EMPTY"}},
+		{name: "nested default with its own default", in: "${NOPE:-${NADA:-d}}", want: "d"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

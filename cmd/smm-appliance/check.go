@@ -9,6 +9,7 @@ import (
 
 	toolkitweb "github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/smm-architect/smm-appliance/alerting/routes"
 	"github.com/smm-architect/smm-appliance/appliance"
 	"github.com/smm-architect/smm-appliance/appliance/configfiles"
 	"github.com/smm-architect/smm-appliance/configs"
@@ -52,6 +53,7 @@ func checkConfig(opts appliance.Options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "SUCCESS: rule file %s is valid\n", show(f))
 	}
 	fmt.Fprintf(stdout, "SUCCESS: %s is valid (%d receivers)\n", show(set.AlertmanagerPath), len(set.Alertmanager.Receivers))
+	writeTeamWarnings(stdout, set, show)
 	for _, ch := range set.Channels {
 		state := "enabled"
 		if !ch.Enabled {
@@ -60,4 +62,16 @@ func checkConfig(opts appliance.Options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "channel %s/%s[%d]: %s\n", ch.Receiver, ch.Integration, ch.Index, state)
 	}
 	return 0
+}
+
+// writeTeamWarnings warns about alerting rules whose team no route knows:
+// they reach only the catch-all receiver (platform).
+func writeTeamWarnings(w io.Writer, set *configfiles.Set, show func(string) string) {
+	warnings, err := routes.UnknownTeams(set.Alertmanager.Route, set.RuleFiles)
+	if err != nil {
+		fmt.Fprintf(w, "WARNING: team check: %s\n", show(err.Error()))
+	}
+	for _, msg := range warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", show(msg))
+	}
 }

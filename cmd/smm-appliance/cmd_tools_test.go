@@ -24,8 +24,8 @@ func runTool(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 // Labels the shipped rules set on the two example alerts.
 var (
-	databaseFailureLabels = []string{"alertname=SMM_DatabaseConnectionFailure", "severity=critical", "team=database", "teams=database,platform", "service=postgres", "category=infrastructure"}
-	agentFailureLabels    = []string{"alertname=SMM_AgentHighFailureRate", "severity=warning", "team=agent", "teams=agent,platform", "service=smm-agents", "category=agents"}
+	databaseFailureLabels = []string{"alertname=SMM_DatabaseConnectionFailure", "severity=critical", "team=database", "service=postgres", "category=infrastructure"}
+	agentFailureLabels    = []string{"alertname=SMM_AgentHighFailureRate", "severity=warning", "team=agent", "service=smm-agents", "category=agents"}
 )
 
 func TestRoutesTest(t *testing.T) {
