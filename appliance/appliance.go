@@ -363,7 +363,9 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// Scrape before rules, as in Prometheus: rule evaluation may depend on
 	// series of jobs that were just added.
 	a.reloads.subscribe("scrape", func(s *configfiles.Set) error { return a.scraper.ApplyConfig(s.Prometheus) })
-	a.reloads.subscribe("rules", func(s *configfiles.Set) error { return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles) })
+	a.reloads.subscribe("rules", func(s *configfiles.Set) error {
+		return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles, s.DisabledGroups)
+	})
 
 	// The configuration dump shows the mail relay, its user and the sender
 	// as <secret> too (README: Secrets); Alertmanager redacts only its own

@@ -190,6 +190,7 @@ func (c *coordinator) finish(by string, start time.Time, set *configfiles.Set, e
 	c.success.Set(1)
 	c.successTime.SetToCurrentTime()
 	c.logger.Info("configuration loaded", "by", by, "duration", time.Since(start))
+	logFiles(c.logger, set)
 	return nil
 }
 
@@ -228,4 +229,18 @@ func logDisabled(logger *slog.Logger, disabled []configfiles.Channel) {
 		logger.Warn("notification channel disabled: secret not set",
 			"integration", g.integration, "missing", missing, "receivers", strings.Join(g.receivers, ","))
 	}
+}
+
+// logFiles lists the files in force by origin, and the rule groups
+// switched off, so that a drop-in that was not picked up is visible.
+func logFiles(logger *slog.Logger, set *configfiles.Set) {
+	byOrigin := map[configfiles.Origin][]string{}
+	for _, f := range set.Files {
+		byOrigin[f.Origin] = append(byOrigin[f.Origin], f.Name)
+	}
+	logger.Info("configuration files in force",
+		"added", strings.Join(byOrigin[configfiles.Added], ","),
+		"overridden", strings.Join(byOrigin[configfiles.Overridden], ","),
+		"embedded", strings.Join(byOrigin[configfiles.Embedded], ","),
+		"rule_groups_switched_off", strings.Join(set.DisabledGroups, ","))
 }
