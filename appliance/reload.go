@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,8 +25,40 @@ type subscriber struct {
 
 // reloadOutcome is the result of the last reload attempt.
 type reloadOutcome struct {
-	ok bool
-	at time.Time // of the last successful reload
+	ok      bool
+	at      time.Time    // of the last successful reload
+	lastErr *ReloadError // of the last failed one, until one succeeds
+}
+
+// ReloadError is the last failed reload, kept in the status API until a
+// reload succeeds so that an operator sees why without the log.
+type ReloadError struct {
+	File    string    `json:"file,omitempty"` // the first file the message names
+	Line    int       `json:"line,omitempty"` // its line, when the parser gave one
+	Message string    `json:"message"`
+	Time    time.Time `json:"time"`
+}
+
+var (
+	errFile = regexp.MustCompile(`(/[^\s:"]+\.(?:ya?ml|tmpl))`)
+	errLine = regexp.MustCompile(`(?:\.(?:ya?ml|tmpl): ?(\d+):|line (\d+))`)
+)
+
+// newReloadError says which file and line err names.
+func newReloadError(err error, at time.Time) *ReloadError {
+	msg := err.Error()
+	e := &ReloadError{Message: msg, Time: at}
+	if m := errFile.FindStringSubmatch(msg); m != nil {
+		e.File = m[1]
+	}
+	if m := errLine.FindStringSubmatch(msg); m != nil {
+		n := m[1]
+		if n == "" {
+			n = m[2]
+		}
+		e.Line, _ = strconv.Atoi(n)
+	}
+	return e
 }
 
 // ErrStopping is returned by a reload asked for while the appliance stops.
@@ -177,7 +211,7 @@ func (c *coordinator) finish(by string, start time.Time, set *configfiles.Set, e
 	}
 	prev := c.last.Load()
 	if err != nil {
-		c.last.Store(&reloadOutcome{ok: false, at: prev.at})
+		c.last.Store(&reloadOutcome{ok: false, at: prev.at, lastErr: newReloadError(err, time.Now())})
 		c.success.Set(0)
 		if c.current.Load() != nil {
 			c.logger.Error("configuration reload failed; the previous configuration stays in force", "by", by, "err", err)
@@ -196,6 +230,9 @@ func (c *coordinator) finish(by string, start time.Time, set *configfiles.Set, e
 
 // Current returns the configuration in force, or nil before the first load.
 func (c *coordinator) Current() *configfiles.Set { return c.current.Load() }
+
+// LastError returns the last failed reload, nil once a reload succeeded.
+func (c *coordinator) LastError() *ReloadError { return c.last.Load().lastErr }
 
 // Last reports the outcome of the last reload and the time of the last
 // successful one.

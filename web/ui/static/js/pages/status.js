@@ -70,7 +70,13 @@ export default function statusPage(ctx) {
     if (ok('appliance')) {
       const a = v('appliance') || {};
       put('appliance', kv([
-        ['Last reload', h('span', null, a.reloadSuccessful ? badge('successful', 'ok') : badge('failed', 'err'), ' ', a.lastReload ? `${stamp(a.lastReload)} (${ago(a.lastReload)})` : '')],
+        ['Last reload', h('span', null, a.reloadSuccessful ? badge('successful', 'ok') : badge('failed', 'err'), ' ', a.lastReload ? `last successful ${stamp(a.lastReload)} (${ago(a.lastReload)})` : '')],
+        // Kept until a reload succeeds: the running configuration is the
+        // older one, and this says why the new one was refused.
+        a.lastReloadError && ['Reload error', h('div', { id: 'reload-error', class: 'text-err' },
+          h('div', null, `failed ${stamp(a.lastReloadError.time)} (${ago(a.lastReloadError.time)})`,
+            a.lastReloadError.file ? h('span', { class: 'mono' }, ` ${a.lastReloadError.file}${a.lastReloadError.line ? ':' + a.lastReloadError.line : ''}`) : ''),
+          h('pre', { class: 'mono small' }, a.lastReloadError.message))],
         ['Prometheus config', h('span', { class: 'mono' }, a.prometheusConfig || '')],
         ['Alertmanager config', h('span', { class: 'mono' }, a.alertmanagerConfig || '')],
         ['Rule files', h('div', { class: 'mono small' }, (a.ruleFiles || []).map((f) => h('div', null, f)))],
