@@ -81,6 +81,9 @@ type coordinator struct {
 
 	mtx     sync.Mutex // held for the whole of a reload; never by a reader
 	stopped bool       // under mtx: no reload after stop
+	// disabled is, under mtx, what the last applied set logged as
+	// disabled channels: a reload logs them again only when they change.
+	disabled *string
 
 	current atomic.Pointer[configfiles.Set]
 	last    atomic.Pointer[reloadOutcome]
@@ -169,7 +172,6 @@ func (c *coordinator) apply(set *configfiles.Set, loadErr error) error {
 	if loadErr != nil {
 		return loadErr
 	}
-	logDisabled(c.logger, set.DisabledChannels())
 	for i, s := range c.subscribers {
 		t := time.Now()
 		if err := s.apply(set); err != nil {
@@ -182,7 +184,27 @@ func (c *coordinator) apply(set *configfiles.Set, loadErr error) error {
 		c.logger.Debug("applied configuration", "part", s.name, "duration", time.Since(t))
 	}
 	c.current.Store(set)
+	c.logDisabledOnChange(set.DisabledChannels())
 	return nil
+}
+
+// logDisabledOnChange logs the disabled channels at the first load and
+// when they change, not on every reload: five identical warnings per
+// SIGHUP hide the one line that is new.
+func (c *coordinator) logDisabledOnChange(disabled []configfiles.Channel) {
+	var keys []string
+	for _, ch := range disabled {
+		keys = append(keys, ch.Receiver+"/"+ch.Integration+"["+strconv.Itoa(ch.Index)+"]:"+strings.Join(ch.Missing, ","))
+	}
+	key := strings.Join(keys, " ")
+	if c.disabled != nil && *c.disabled == key {
+		return
+	}
+	if c.disabled != nil && key == "" {
+		c.logger.Info("every notification channel is enabled now")
+	}
+	c.disabled = &key
+	logDisabled(c.logger, disabled)
 }
 
 // restore puts the previous configuration back on subs.
