@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/promslog"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/file"
+	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	yaml2 "go.yaml.in/yaml/v2"
@@ -290,13 +291,32 @@ func (l Loader) loadPrometheus(s *Set) error {
 				errs = append(errs, fmt.Errorf("load %s: job %q file_sd_configs: %w", path, sc.JobName, err))
 			}
 			for _, t := range targets {
-				if !slices.ContainsFunc(s.Files, func(f File) bool { return f.Path == t.Path }) {
-					s.Files = append(s.Files, t)
+				if slices.ContainsFunc(s.Files, func(f File) bool { return f.Path == t.Path }) {
+					continue
+				}
+				s.Files = append(s.Files, t)
+				// file_sd would only log a broken file and scrape
+				// nothing from it; say so where the operator looks.
+				if err := l.checkTargets(s, t.Path); err != nil {
+					errs = append(errs, fmt.Errorf("load targets %s: %w", t.Path, err))
 				}
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkTargets parses a file_sd file as file_sd does.
+func (l Loader) checkTargets(s *Set, path string) error {
+	text, err := l.read(s, path)
+	if err != nil {
+		return err
+	}
+	var groups []*targetgroup.Group
+	if filepath.Ext(path) == ".json" {
+		return json.Unmarshal([]byte(text), &groups)
+	}
+	return yaml2.UnmarshalStrict([]byte(text), &groups)
 }
 
 func (l Loader) loadAlertmanager(s *Set) error {

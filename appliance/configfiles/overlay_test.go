@@ -75,6 +75,14 @@ func TestOverlay(t *testing.T) {
 		require.Equal(t, Overridden, origins(set)["prometheus.yml"])
 	})
 
+	t.Run("broken target file", func(t *testing.T) {
+		dir := t.TempDir()
+		write(dir, "targets/node-extra.yml", "- targets: [\"a:1\"]\n  lables: {x: y}\n")
+		_, err := Loader{Sources: Sources{Dir: dir, EmbeddedDir: emb}, Lookup: env(nil)}.Load()
+		require.ErrorContains(t, err, filepath.Join(dir, "targets/node-extra.yml"))
+		require.ErrorContains(t, err, "lables")
+	})
+
 	t.Run("no config.dir", func(t *testing.T) {
 		set, err := Loader{Sources: Sources{EmbeddedDir: emb}, Lookup: env(nil)}.Load()
 		require.NoError(t, err)
