@@ -68,6 +68,8 @@ func TestUIReloadError(t *testing.T) {
 	b.open(t, "#/status")
 	b.wait(t, 20*time.Second, "reload error on the Status page",
 		`document.getElementById('reload-error') && document.getElementById('reload-error').textContent.includes('e2e.yml:5') && document.getElementById('reload-error').textContent.includes('parse error')`)
+	// The files in force, with where each comes from.
+	b.wait(t, 10*time.Second, "files in force", `[...document.querySelectorAll('#config-files [data-origin=added]')].some((e) => e.textContent.includes('rules/e2e.yml'))`)
 	b.screenshot(t, "status-reload-error", true)
 
 	require.NoError(t, os.WriteFile(rulePath, good, 0o644))
