@@ -321,7 +321,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		if err := checkEscalationRoutes(set); err != nil {
 			return err
 		}
-		return addSelfScrape(set.Prometheus, selfLn.Addr())
+		return addSelfScrape(set.Prometheus, selfLn.Addr(), selfInstance(o.ExternalURL, extURL))
 	}
 	a.reloads.audit = a.writeAudit
 	a.reloads.subscribe("runtime", func(s *configfiles.Set) error {
@@ -365,7 +365,9 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// Scrape before rules, as in Prometheus: rule evaluation may depend on
 	// series of jobs that were just added.
 	a.reloads.subscribe("scrape", func(s *configfiles.Set) error { return a.scraper.ApplyConfig(s.Prometheus) })
-	a.reloads.subscribe("rules", func(s *configfiles.Set) error { return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles) })
+	a.reloads.subscribe("rules", func(s *configfiles.Set) error {
+		return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles, s.DisabledGroups)
+	})
 
 	// The configuration dump shows the mail relay, its user and the sender
 	// as <secret> too (README: Secrets); Alertmanager redacts only its own
@@ -732,9 +734,24 @@ func externalURL(flag string, addr net.Addr) (*url.URL, error) {
 	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}, nil
 }
 
-// addSelfScrape adds the appliance's own /metrics as job smm-appliance
-// unless the operator defined that job.
-func addSelfScrape(cfg *promconfig.Config, addr net.Addr) error {
+// selfInstance is the instance label of the self-scrape job: the host of
+// --web.external-url when set, the host name otherwise. The scrape goes to a
+// loopback port chosen at start, which as instance would make new series,
+// reset rate() and change the identity of the appliance's own alerts on
+// every restart.
+func selfInstance(flag string, ext *url.URL) string {
+	if flag != "" && ext.Host != "" {
+		return ext.Host
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return ext.Host
+}
+
+// addSelfScrape adds the appliance's own /metrics as job smm-appliance,
+// with instance as its instance label, unless the operator defined that job.
+func addSelfScrape(cfg *promconfig.Config, addr net.Addr, instance string) error {
 	for _, sc := range cfg.ScrapeConfigs {
 		if sc.JobName == SelfJob {
 			return nil
@@ -752,7 +769,8 @@ func addSelfScrape(cfg *promconfig.Config, addr net.Addr) error {
 	// Uncompressed: gzip of the appliance's own exposition was 3 % of its
 	// CPU at 100k series (docs/benchmarks.md), for bytes that only cross
 	// the loopback interface.
-	text := "job_name: " + SelfJob + "\nenable_compression: false\nstatic_configs:\n- targets: [" + strconv.Quote(net.JoinHostPort(host, port)) + "]\n"
+	text := "job_name: " + SelfJob + "\nenable_compression: false\nstatic_configs:\n- targets: [" + strconv.Quote(net.JoinHostPort(host, port)) + "]\n" +
+		"relabel_configs:\n- target_label: instance\n  replacement: " + strconv.Quote(instance) + "\n"
 	if err := yamlUnmarshal(text, sc); err != nil {
 		return fmt.Errorf("self-scrape job: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,8 +25,40 @@ type subscriber struct {
 
 // reloadOutcome is the result of the last reload attempt.
 type reloadOutcome struct {
-	ok bool
-	at time.Time // of the last successful reload
+	ok      bool
+	at      time.Time    // of the last successful reload
+	lastErr *ReloadError // of the last failed one, until one succeeds
+}
+
+// ReloadError is the last failed reload, kept in the status API until a
+// reload succeeds so that an operator sees why without the log.
+type ReloadError struct {
+	File    string    `json:"file,omitempty"` // the first file the message names
+	Line    int       `json:"line,omitempty"` // its line, when the parser gave one
+	Message string    `json:"message"`
+	Time    time.Time `json:"time"`
+}
+
+var (
+	errFile = regexp.MustCompile(`(/[^\s:"]+\.(?:ya?ml|tmpl))`)
+	errLine = regexp.MustCompile(`(?:\.(?:ya?ml|tmpl): ?(\d+):|line (\d+))`)
+)
+
+// newReloadError says which file and line err names.
+func newReloadError(err error, at time.Time) *ReloadError {
+	msg := err.Error()
+	e := &ReloadError{Message: msg, Time: at}
+	if m := errFile.FindStringSubmatch(msg); m != nil {
+		e.File = m[1]
+	}
+	if m := errLine.FindStringSubmatch(msg); m != nil {
+		n := m[1]
+		if n == "" {
+			n = m[2]
+		}
+		e.Line, _ = strconv.Atoi(n)
+	}
+	return e
 }
 
 // ErrStopping is returned by a reload asked for while the appliance stops.
@@ -47,6 +81,9 @@ type coordinator struct {
 
 	mtx     sync.Mutex // held for the whole of a reload; never by a reader
 	stopped bool       // under mtx: no reload after stop
+	// disabled is, under mtx, what the last applied set logged as
+	// disabled channels: a reload logs them again only when they change.
+	disabled *string
 
 	current atomic.Pointer[configfiles.Set]
 	last    atomic.Pointer[reloadOutcome]
@@ -135,7 +172,6 @@ func (c *coordinator) apply(set *configfiles.Set, loadErr error) error {
 	if loadErr != nil {
 		return loadErr
 	}
-	logDisabled(c.logger, set.DisabledChannels())
 	for i, s := range c.subscribers {
 		t := time.Now()
 		if err := s.apply(set); err != nil {
@@ -148,7 +184,27 @@ func (c *coordinator) apply(set *configfiles.Set, loadErr error) error {
 		c.logger.Debug("applied configuration", "part", s.name, "duration", time.Since(t))
 	}
 	c.current.Store(set)
+	c.logDisabledOnChange(set.DisabledChannels())
 	return nil
+}
+
+// logDisabledOnChange logs the disabled channels at the first load and
+// when they change, not on every reload: five identical warnings per
+// SIGHUP hide the one line that is new.
+func (c *coordinator) logDisabledOnChange(disabled []configfiles.Channel) {
+	var keys []string
+	for _, ch := range disabled {
+		keys = append(keys, ch.Receiver+"/"+ch.Integration+"["+strconv.Itoa(ch.Index)+"]:"+strings.Join(ch.Missing, ","))
+	}
+	key := strings.Join(keys, " ")
+	if c.disabled != nil && *c.disabled == key {
+		return
+	}
+	if c.disabled != nil && key == "" {
+		c.logger.Info("every notification channel is enabled now")
+	}
+	c.disabled = &key
+	logDisabled(c.logger, disabled)
 }
 
 // restore puts the previous configuration back on subs.
@@ -177,7 +233,7 @@ func (c *coordinator) finish(by string, start time.Time, set *configfiles.Set, e
 	}
 	prev := c.last.Load()
 	if err != nil {
-		c.last.Store(&reloadOutcome{ok: false, at: prev.at})
+		c.last.Store(&reloadOutcome{ok: false, at: prev.at, lastErr: newReloadError(err, time.Now())})
 		c.success.Set(0)
 		if c.current.Load() != nil {
 			c.logger.Error("configuration reload failed; the previous configuration stays in force", "by", by, "err", err)
@@ -190,11 +246,15 @@ func (c *coordinator) finish(by string, start time.Time, set *configfiles.Set, e
 	c.success.Set(1)
 	c.successTime.SetToCurrentTime()
 	c.logger.Info("configuration loaded", "by", by, "duration", time.Since(start))
+	logFiles(c.logger, set)
 	return nil
 }
 
 // Current returns the configuration in force, or nil before the first load.
 func (c *coordinator) Current() *configfiles.Set { return c.current.Load() }
+
+// LastError returns the last failed reload, nil once a reload succeeded.
+func (c *coordinator) LastError() *ReloadError { return c.last.Load().lastErr }
 
 // Last reports the outcome of the last reload and the time of the last
 // successful one.
@@ -228,4 +288,18 @@ func logDisabled(logger *slog.Logger, disabled []configfiles.Channel) {
 		logger.Warn("notification channel disabled: secret not set",
 			"integration", g.integration, "missing", missing, "receivers", strings.Join(g.receivers, ","))
 	}
+}
+
+// logFiles lists the files in force by origin, and the rule groups
+// switched off, so that a drop-in that was not picked up is visible.
+func logFiles(logger *slog.Logger, set *configfiles.Set) {
+	byOrigin := map[configfiles.Origin][]string{}
+	for _, f := range set.Files {
+		byOrigin[f.Origin] = append(byOrigin[f.Origin], f.Name)
+	}
+	logger.Info("configuration files in force",
+		"added", strings.Join(byOrigin[configfiles.Added], ","),
+		"overridden", strings.Join(byOrigin[configfiles.Overridden], ","),
+		"embedded", strings.Join(byOrigin[configfiles.Embedded], ","),
+		"rule_groups_switched_off", strings.Join(set.DisabledGroups, ","))
 }

@@ -2,7 +2,9 @@ package appliance
 
 import (
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -133,3 +135,39 @@ func TestReloadAfterStop(t *testing.T) {
 	<-stopped
 	require.ErrorIs(t, c.Reload("test"), ErrStopping)
 }
+
+// TestReloadLogsDisabledChannelsOnChange: the "secret not set" warnings
+// come at the first load and when a secret appears or goes, not again on
+// every reload (issue 16).
+func TestReloadLogsDisabledChannelsOnChange(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "embedded")
+	require.NoError(t, configfiles.Materialize(configs.FS, dir))
+	env := map[string]string{}
+	lookup := func(n string) (string, bool) { v, ok := env[n]; return v, ok }
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	c := newCoordinator(configfiles.Loader{Sources: configfiles.Sources{EmbeddedDir: dir}, Lookup: lookup}, logger, prometheus.NewRegistry())
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(logs.String(), "secret not set")
+	}
+	require.NoError(t, c.Reload("start"))
+	first := count()
+	require.Positive(t, first)
+	require.NoError(t, c.Reload("test"))
+	require.NoError(t, c.Reload("test"))
+	require.Equal(t, first, count(), "unchanged: not logged again")
+	env["SLACK_WEBHOOK_URL"] = "https://hooks.slack.com/services/T/B/x"
+	require.NoError(t, c.Reload("test"))
+	require.Greater(t, count(), first, "changed: logged")
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -221,7 +221,8 @@ func TestTargetFiles(t *testing.T) {
 	for _, sc := range cfg.ScrapeConfigs {
 		jobs = append(jobs, sc.JobName)
 		require.Len(t, sc.FileSDConfigs, 1, sc.JobName)
-		require.Equal(t, []string{"targets/" + sc.JobName + ".yml"}, sc.FileSDConfigs[0].Files)
+		// The job's own file, and the drop-ins targets/<job>-*.yml.
+		require.Equal(t, []string{"targets/" + sc.JobName + ".yml", "targets/" + sc.JobName + "-*.yml"}, sc.FileSDConfigs[0].Files)
 
 		tb, err := fs.ReadFile(FS, "targets/"+sc.JobName+".yml")
 		require.NoError(t, err)

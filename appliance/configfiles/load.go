@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/promslog"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery/file"
+	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	yaml2 "go.yaml.in/yaml/v2"
@@ -32,9 +34,14 @@ import (
 
 // Set is one consistent, validated configuration of the whole appliance.
 type Set struct {
-	PrometheusPath   string
-	Prometheus       *promconfig.Config
-	RuleFiles        []string // expanded from rule_files globs
+	PrometheusPath string
+	Prometheus     *promconfig.Config
+	RuleFiles      []string // expanded from rule_files globs over both layers
+	// DisabledGroups are the rule groups switched off by a group of the
+	// same name with no rules in a rule file of --config.dir.
+	DisabledGroups []string
+	// Files lists every file in force and where it came from.
+	Files            []File
 	AlertmanagerPath string
 	Alertmanager     *amconfig.Config
 	Templates        *template.Template
@@ -219,38 +226,97 @@ func (l Loader) loadPrometheus(s *Set) error {
 	if err != nil {
 		return fmt.Errorf("load %s: %w", path, locate(err, text))
 	}
-	cfg.SetDirectory(filepath.Dir(path))
+	patterns := slices.Clone(cfg.RuleFiles)
+	promDir := filepath.Dir(path)
+	cfg.SetDirectory(promDir)
 	if _, err := cfg.GetScrapeConfigs(); err != nil {
 		return fmt.Errorf("load %s: %w", path, err)
 	}
 	s.Prometheus = cfg
+	s.Files = append(s.Files, File{Name: PrometheusFile, Path: path, Origin: l.Sources.origin(PrometheusFile, path)})
 
 	var errs []error
 	p := parser.NewParser(parser.Options{})
-	for _, pat := range cfg.RuleFiles {
-		files, err := filepath.Glob(pat)
+	groups := map[string]*rulefmt.RuleGroups{}
+	var ruleFiles []File
+	for i, pat := range patterns {
+		var matched []File
+		var err error
+		if filepath.IsAbs(pat) {
+			var m []string
+			m, err = filepath.Glob(pat)
+			for _, f := range m {
+				matched = append(matched, File{Name: f, Path: f, Origin: Added})
+			}
+		} else {
+			matched, err = l.Sources.overlayGlob(promDir, pat)
+		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("load %s: rule_files %q: %w", path, pat, err))
+			errs = append(errs, fmt.Errorf("load %s: rule_files %q: %w", path, cfg.RuleFiles[i], err))
 			continue
 		}
-		for _, f := range files {
+		for _, mf := range matched {
+			f := mf.Path
+			if slices.Contains(s.RuleFiles, f) {
+				continue
+			}
 			if _, err := l.read(s, f); err != nil {
 				errs = append(errs, fmt.Errorf("load rules %s: %w", f, err))
 				continue
 			}
-			if _, ruleErrs := rulefmt.ParseFile(f, false, cfg.GlobalConfig.MetricNameValidationScheme, p, l.Logger); len(ruleErrs) > 0 {
+			rgs, ruleErrs := rulefmt.ParseFile(f, false, cfg.GlobalConfig.MetricNameValidationScheme, p, l.Logger)
+			if len(ruleErrs) > 0 {
 				for _, e := range ruleErrs {
 					// rulefmt already prefixes the file name.
 					errs = append(errs, fmt.Errorf("load rules: %w", e))
 				}
 				continue
 			}
-			if !slices.Contains(s.RuleFiles, f) {
-				s.RuleFiles = append(s.RuleFiles, f)
+			groups[f] = rgs
+			s.RuleFiles = append(s.RuleFiles, f)
+			ruleFiles = append(ruleFiles, mf)
+		}
+	}
+	s.DisabledGroups = switchedOff(ruleFiles, groups)
+	s.Files = append(s.Files, ruleFiles...)
+
+	for _, sc := range cfg.ScrapeConfigs {
+		for _, sd := range sc.ServiceDiscoveryConfigs {
+			fsd, ok := sd.(*file.SDConfig)
+			if !ok {
+				continue
+			}
+			targets, err := l.Sources.overlayFileSD(promDir, fsd)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("load %s: job %q file_sd_configs: %w", path, sc.JobName, err))
+			}
+			for _, t := range targets {
+				if slices.ContainsFunc(s.Files, func(f File) bool { return f.Path == t.Path }) {
+					continue
+				}
+				s.Files = append(s.Files, t)
+				// file_sd would only log a broken file and scrape
+				// nothing from it; say so where the operator looks.
+				if err := l.checkTargets(s, t.Path); err != nil {
+					errs = append(errs, fmt.Errorf("load targets %s: %w", t.Path, err))
+				}
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkTargets parses a file_sd file as file_sd does.
+func (l Loader) checkTargets(s *Set, path string) error {
+	text, err := l.read(s, path)
+	if err != nil {
+		return err
+	}
+	var groups []*targetgroup.Group
+	if filepath.Ext(path) == ".json" {
+		return json.Unmarshal([]byte(text), &groups)
+	}
+	return yaml2.UnmarshalStrict([]byte(text), &groups)
 }
 
 func (l Loader) loadAlertmanager(s *Set) error {
@@ -298,6 +364,7 @@ func (l Loader) loadAlertmanager(s *Set) error {
 	}
 	s.Alertmanager = cfg
 	s.Templates = tmpl
+	s.Files = append(s.Files, File{Name: AlertmanagerFile, Path: path, Origin: l.Sources.origin(AlertmanagerFile, path)})
 	return nil
 }
 
@@ -327,6 +394,7 @@ func (l Loader) loadAppliance(s *Set) error {
 	if err := yaml2.UnmarshalStrict([]byte(expanded), cfg); err != nil {
 		return fmt.Errorf("load %s: %w", path, locate(err, text))
 	}
+	s.Files = append(s.Files, File{Name: ApplianceFile, Path: path, Origin: l.Sources.origin(ApplianceFile, path)})
 	if s.Alertmanager != nil {
 		embedded := filepath.Dir(path) == filepath.Clean(l.Sources.EmbeddedDir)
 		var steps []escalation.Step

@@ -54,13 +54,22 @@ func checkConfig(opts appliance.Options, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "SUCCESS: %s is valid (%d receivers)\n", show(set.AlertmanagerPath), len(set.Alertmanager.Receivers))
 	writeTeamWarnings(stdout, set, show)
+	for _, f := range set.Files {
+		fmt.Fprintf(stdout, "file %s: %s (%s)\n", f.Name, f.Origin, show(f.Path))
+	}
+	for _, g := range set.DisabledGroups {
+		fmt.Fprintf(stdout, "rule group %s: switched off\n", g)
+	}
+	disabled := 0
 	for _, ch := range set.Channels {
 		state := "enabled"
 		if !ch.Enabled {
 			state = "DISABLED, missing " + strings.Join(ch.Missing, ", ")
+			disabled++
 		}
 		fmt.Fprintf(stdout, "channel %s/%s[%d]: %s\n", ch.Receiver, ch.Integration, ch.Index, state)
 	}
+	fmt.Fprintf(stdout, "%d of %d notification channels enabled, %d disabled for missing secrets\n", len(set.Channels)-disabled, len(set.Channels), disabled)
 	return 0
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -33,6 +34,9 @@ type toolCommands struct {
 
 	docsAlerts *kingpin.CmdClause
 	docsOut    string
+
+	render     *kingpin.CmdClause
+	renderWhat string
 }
 
 // registerTools defines the tool commands on app.
@@ -51,6 +55,10 @@ func registerTools(app *kingpin.Application) *toolCommands {
 	docs := app.Command("docs", "Generate documentation from the configuration.")
 	t.docsAlerts = docs.Command("alerts", "Write the Markdown reference of every alert: condition, for, severity, teams, receivers and runbook. Environment variables are not read, so the output depends on the files only.")
 	t.docsAlerts.Flag("out", "File to write; standard output when empty.").StringVar(&t.docsOut)
+
+	cfg := app.Command("config", "Show the configuration.")
+	t.render = cfg.Command("render", "Print the effective file, as `run` would load it (environment expanded, channels without their secrets left out, relative paths against the embedded defaults), with secrets as <secret>. Upstream tools accept it: amtool config routes test --config.file=FILE.")
+	t.render.Arg("file", "alertmanager or prometheus.").Required().EnumVar(&t.renderWhat, "alertmanager", "prometheus")
 	return t
 }
 
@@ -68,6 +76,8 @@ func (t *toolCommands) run(cmd string, opts appliance.Options, stdout, stderr io
 		return t.testRoutes(opts, stdout, stderr), true
 	case t.docsAlerts.FullCommand():
 		return t.writeAlertDocs(opts, stdout, stderr), true
+	case t.render.FullCommand():
+		return t.renderConfig(opts, stdout, stderr), true
 	}
 	return 0, false
 }
@@ -140,17 +150,56 @@ func (t *toolCommands) writeAlertDocs(opts appliance.Options, stdout, stderr io.
 	return 0
 }
 
+var smarthost = regexp.MustCompile(`(?m)^(\s*(?:smtp_)?smarthost: )\S+:(\d+)$`)
+
+// renderConfig prints the effective alertmanager.yml or prometheus.yml.
+// The seed's `amtool config routes test --config.file=alertmanager.yml`
+// fails on the shipped file (its ${SLACK_WEBHOOK_URL} is no URL to amtool);
+// this output, with secrets as <secret>, is what it can read.
+func (t *toolCommands) renderConfig(opts appliance.Options, stdout, stderr io.Writer) int {
+	var embedded string
+	set, cleanup, err := loadConfigIn(opts.ConfigDir, appliance.LookupEnv(opts.Environment), &embedded)
+	defer cleanup()
+	if err != nil {
+		fmt.Fprintf(stderr, "config render: %s\n", err)
+		return 1
+	}
+	var text string
+	switch t.renderWhat {
+	case "alertmanager":
+		text = set.Alertmanager.String()
+	case "prometheus":
+		text = set.Prometheus.String()
+	}
+	// Files of the embedded defaults are named as in the shipped file
+	// (templates/slack.tmpl): the temporary copy is gone when this returns.
+	text = strings.ReplaceAll(text, embedded+string(filepath.Separator), "")
+	// A mail relay is host:port to Alertmanager: <secret> alone would not
+	// parse, so its host only is hidden.
+	text = smarthost.ReplaceAllString(text, "${1}<secret>:${2}")
+	fmt.Fprint(stdout, set.RedactDump(text))
+	return 0
+}
+
 // loadConfig loads and validates the configuration as `run` does: files in
 // configDir override the embedded defaults, which are written to a temporary
 // directory that cleanup removes. cleanup is never nil. Errors name embedded
 // files as <embedded>/NAME.
 func loadConfig(configDir string, lookup envsubst.Lookup) (set *configfiles.Set, cleanup func(), err error) {
+	var embedded string
+	return loadConfigIn(configDir, lookup, &embedded)
+}
+
+// loadConfigIn is loadConfig that also says where the embedded defaults
+// were written.
+func loadConfigIn(configDir string, lookup envsubst.Lookup, embeddedDir *string) (set *configfiles.Set, cleanup func(), err error) {
 	tmp, err := os.MkdirTemp("", "smm-appliance-tools")
 	if err != nil {
 		return nil, func() {}, err
 	}
 	cleanup = func() { _ = os.RemoveAll(tmp) }
 	embedded := filepath.Join(tmp, "embedded")
+	*embeddedDir = embedded
 	if err := configfiles.Materialize(configs.FS, embedded); err != nil {
 		return nil, cleanup, err
 	}

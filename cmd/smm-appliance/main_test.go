@@ -55,6 +55,11 @@ func TestCheckConfig(t *testing.T) {
 	require.Contains(t, out.String(), "SUCCESS: <embedded>/prometheus.yml is valid")
 	require.Contains(t, out.String(), "SUCCESS: <embedded>/alertmanager.yml is valid")
 	require.Contains(t, out.String(), "channel database-slack/slack[0]: DISABLED, missing SLACK_WEBHOOK_URL")
+	// A summary after the DISABLED lines, and the files in force with
+	// their origin.
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Regexp(t, `^0 of \d+ notification channels enabled, \d+ disabled for missing secrets$`, lines[len(lines)-1])
+	require.Contains(t, out.String(), "file rules/agents.yml: embedded (<embedded>/rules/agents.yml)")
 
 	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.example/check-config-marker")
 	out.Reset()

@@ -70,10 +70,20 @@ export default function statusPage(ctx) {
     if (ok('appliance')) {
       const a = v('appliance') || {};
       put('appliance', kv([
-        ['Last reload', h('span', null, a.reloadSuccessful ? badge('successful', 'ok') : badge('failed', 'err'), ' ', a.lastReload ? `${stamp(a.lastReload)} (${ago(a.lastReload)})` : '')],
+        ['Last reload', h('span', null, a.reloadSuccessful ? badge('successful', 'ok') : badge('failed', 'err'), ' ', a.lastReload ? `last successful ${stamp(a.lastReload)} (${ago(a.lastReload)})` : '')],
+        // Kept until a reload succeeds: the running configuration is the
+        // older one, and this says why the new one was refused.
+        a.lastReloadError && ['Reload error', h('div', { id: 'reload-error', class: 'text-err reload-error' },
+          h('div', null, `failed ${stamp(a.lastReloadError.time)} (${ago(a.lastReloadError.time)})`,
+            a.lastReloadError.file ? h('span', { class: 'mono' }, ` ${a.lastReloadError.file}${a.lastReloadError.line ? ':' + a.lastReloadError.line : ''}`) : ''),
+          h('pre', { class: 'mono small' }, a.lastReloadError.message))],
         ['Prometheus config', h('span', { class: 'mono' }, a.prometheusConfig || '')],
         ['Alertmanager config', h('span', { class: 'mono' }, a.alertmanagerConfig || '')],
         ['Rule files', h('div', { class: 'mono small' }, (a.ruleFiles || []).map((f) => h('div', null, f)))],
+        // Where each file in force comes from: a drop-in that is missing
+        // here was not picked up.
+        (a.files || []).length && ['Files in force', h('div', { id: 'config-files', class: 'mono small' }, a.files.map((f) =>
+          h('div', { 'data-origin': f.origin }, f.origin === 'embedded' ? h('span', { class: 'muted' }, f.name) : h('b', null, f.name), ' ', f.origin === 'embedded' ? '' : badge(f.origin, 'ok'))))],
       ]));
       const chans = a.channels || [];
       const disabled = chans.filter((c) => !c.enabled).length;
