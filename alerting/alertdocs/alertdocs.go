@@ -5,15 +5,12 @@
 package alertdocs
 
 import (
-	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
-	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/smm-architect/smm-appliance/alerting/routes"
 )
@@ -35,39 +32,24 @@ type Alert struct {
 // order, and routes each one's labels (alertname and the rule's labels)
 // through tree. Recording rules are skipped.
 func Collect(ruleFiles []string, tree *routes.Tree) ([]Alert, error) {
-	p := parser.NewParser(parser.Options{})
-	logger := slog.New(slog.DiscardHandler)
 	var out []Alert
-	var errs []error
-	for _, f := range ruleFiles {
-		groups, ruleErrs := rulefmt.ParseFile(f, false, model.UTF8Validation, p, logger)
-		if len(ruleErrs) > 0 {
-			errs = append(errs, ruleErrs...)
-			continue
+	err := routes.AlertingRules(ruleFiles, func(_, group string, r rulefmt.Rule) {
+		ls := model.LabelSet{model.AlertNameLabel: model.LabelValue(r.Alert)}
+		for k, v := range r.Labels {
+			ls[model.LabelName(k)] = model.LabelValue(v)
 		}
-		for _, g := range groups.Groups {
-			for _, r := range g.Rules {
-				if r.Alert == "" {
-					continue
-				}
-				ls := model.LabelSet{model.AlertNameLabel: model.LabelValue(r.Alert)}
-				for k, v := range r.Labels {
-					ls[model.LabelName(k)] = model.LabelValue(v)
-				}
-				out = append(out, Alert{
-					Group:         g.Name,
-					Name:          r.Alert,
-					Expr:          r.Expr,
-					For:           r.For,
-					KeepFiringFor: r.KeepFiringFor,
-					Labels:        r.Labels,
-					Annotations:   r.Annotations,
-					Destinations:  tree.Match(ls),
-				})
-			}
-		}
-	}
-	return out, errors.Join(errs...)
+		out = append(out, Alert{
+			Group:         group,
+			Name:          r.Alert,
+			Expr:          r.Expr,
+			For:           r.For,
+			KeepFiringFor: r.KeepFiringFor,
+			Labels:        r.Labels,
+			Annotations:   r.Annotations,
+			Destinations:  tree.Match(ls),
+		})
+	})
+	return out, err
 }
 
 // Teams returns the owning team (label team) first, then the other teams

@@ -38,9 +38,26 @@ func KnowsTeam(route *config.Route, team string) bool {
 // alert reaches only the catch-all receiver, which is rarely what its author
 // meant. A team given by a template is not checked.
 func UnknownTeams(route *config.Route, ruleFiles []string) ([]string, error) {
+	var out []string
+	err := AlertingRules(ruleFiles, func(file, group string, r rulefmt.Rule) {
+		team, ok := r.Labels[TeamLabel]
+		switch {
+		case strings.Contains(team, "{{"):
+		case !ok || team == "":
+			out = append(out, fmt.Sprintf("rule %s (%s, group %s) has no team label: it goes to the catch-all route", r.Alert, file, group))
+		case !KnowsTeam(route, team):
+			out = append(out, fmt.Sprintf("rule %s (%s, group %s): no route knows team %q: it goes to the catch-all route", r.Alert, file, group, team))
+		}
+	})
+	return out, err
+}
+
+// AlertingRules calls fn for every alerting rule of the rule files, in file,
+// group and rule order (recording rules are skipped). A file that does not
+// parse is reported in the error and skipped; the others are still read.
+func AlertingRules(ruleFiles []string, fn func(file, group string, r rulefmt.Rule)) error {
 	p := parser.NewParser(parser.Options{})
 	logger := slog.New(slog.DiscardHandler)
-	var out []string
 	var errs []error
 	for _, f := range ruleFiles {
 		groups, ruleErrs := rulefmt.ParseFile(f, false, model.UTF8Validation, p, logger)
@@ -50,16 +67,11 @@ func UnknownTeams(route *config.Route, ruleFiles []string) ([]string, error) {
 		}
 		for _, g := range groups.Groups {
 			for _, r := range g.Rules {
-				team, ok := r.Labels[TeamLabel]
-				switch {
-				case r.Alert == "", strings.Contains(team, "{{"):
-				case !ok || team == "":
-					out = append(out, fmt.Sprintf("rule %s (%s, group %s) has no team label: it goes to the catch-all route", r.Alert, f, g.Name))
-				case !KnowsTeam(route, team):
-					out = append(out, fmt.Sprintf("rule %s (%s, group %s): no route knows team %q: it goes to the catch-all route", r.Alert, f, g.Name, team))
+				if r.Alert != "" {
+					fn(f, g.Name, r)
 				}
 			}
 		}
 	}
-	return out, errors.Join(errs...)
+	return errors.Join(errs...)
 }
