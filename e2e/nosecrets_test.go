@@ -263,19 +263,7 @@ func TestNoSecretsLeak(t *testing.T) {
 	for name, m := range markers {
 		require.NotContains(t, logs, m, "the log shows %s", name)
 	}
-	require.NoError(t, filepath.WalkDir(a.dataDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for name, m := range markers {
-			require.NotContains(t, string(b), m, "%s stored in %s", name, path)
-		}
-		return nil
-	}))
+	noMarkerInDir(t, a.dataDir, markers)
 }
 
 // metricPositive reports whether a sample of metric whose labels contain
