@@ -22,12 +22,7 @@ import (
 // with its first startsAt; the Watchdog is resolved; after release the rule
 // firing again carries the same identity on.
 func TestHoldKeepsFiringAlertsAndStopsWatchdog(t *testing.T) {
-	logger := promslog.NewNopLogger()
-	store, err := mem.NewAlerts(context.Background(), time.Hour, 0, nil, logger, eventrecorder.Recorder{}, prometheus.NewRegistry(), featurecontrol.NoopFlags{})
-	require.NoError(t, err)
-	defer store.Close()
-	f := NewForwarder(store, logger)
-	require.NoError(t, f.ApplyConfig(&promconfig.Config{}))
+	store, f := newHoldForwarder(t)
 
 	start := time.Now().Add(-time.Hour)
 	down := &notifier.Alert{Labels: labels.FromStrings("alertname", "ConnectorDown"), StartsAt: start, EndsAt: time.Now().Add(time.Minute)}
@@ -67,12 +62,7 @@ func TestHoldKeepsFiringAlertsAndStopsWatchdog(t *testing.T) {
 // dated after the release (the rule saw stored input) passes; one dated
 // during the full period stays dropped.
 func TestHoldTrustsResolutionsAfterRelease(t *testing.T) {
-	logger := promslog.NewNopLogger()
-	store, err := mem.NewAlerts(context.Background(), time.Hour, 0, nil, logger, eventrecorder.Recorder{}, prometheus.NewRegistry(), featurecontrol.NoopFlags{})
-	require.NoError(t, err)
-	defer store.Close()
-	f := NewForwarder(store, logger)
-	require.NoError(t, f.ApplyConfig(&promconfig.Config{}))
+	store, f := newHoldForwarder(t)
 	start := time.Now().Add(-time.Hour)
 	disk := &notifier.Alert{Labels: labels.FromStrings("alertname", "OwnDiskNearlyFull"), StartsAt: start, EndsAt: time.Now().Add(time.Minute)}
 	f.Send(disk)
@@ -94,4 +84,17 @@ func TestHoldTrustsResolutionsAfterRelease(t *testing.T) {
 	a, _ = store.Get(fp)
 	require.True(t, a.ResolvedAt(time.Now().Add(time.Millisecond)), "resolved on stored input: passes")
 	require.Empty(t, f.Held())
+}
+
+// newHoldForwarder is a forwarder into a real in-memory alert store, closed
+// with the test.
+func newHoldForwarder(t *testing.T) (*mem.Alerts, *Forwarder) {
+	t.Helper()
+	logger := promslog.NewNopLogger()
+	store, err := mem.NewAlerts(context.Background(), time.Hour, 0, nil, logger, eventrecorder.Recorder{}, prometheus.NewRegistry(), featurecontrol.NoopFlags{})
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	f := NewForwarder(store, logger)
+	require.NoError(t, f.ApplyConfig(&promconfig.Config{}))
+	return store, f
 }
