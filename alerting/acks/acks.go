@@ -38,6 +38,29 @@ type Ack struct {
 	By      string    `json:"by"`
 	Comment string    `json:"comment,omitempty"`
 	At      time.Time `json:"at"`
+	// Reason is what the alert was: one of the Reason* values, or empty
+	// (acks made before reasons existed).
+	Reason string `json:"reason,omitempty"`
+	// Via is the channel the ack came from (console, link, pagerduty,
+	// slack); empty means the console.
+	Via string `json:"via,omitempty"`
+	// Until ends a snooze: the ack lapses then and the alert is treated as
+	// not acknowledged again. Zero: the ack holds until the alert resolves.
+	Until time.Time `json:"until,omitzero"`
+}
+
+// The reasons an acknowledgement can give.
+const (
+	ReasonWorkingOn     = "working_on_it"
+	ReasonFalsePositive = "false_positive"
+	ReasonNotActionable = "not_actionable"
+	ReasonDuplicate     = "duplicate"
+)
+
+// AckedAt says whether the state holds an acknowledgement in force at t: one
+// that exists and, if it is a snooze, has not lapsed.
+func (st *State) AckedAt(t time.Time) bool {
+	return st.Ack != nil && (st.Ack.Until.IsZero() || t.Before(st.Ack.Until))
 }
 
 // Escalation is one escalation step that was carried out.
