@@ -280,7 +280,8 @@ func teamOf(p slackPost) string {
 // as a site moving to the bot would have it), each team's critical reaches
 // that team's own channel by chat.postMessage with the token, once per
 // channel and never also by webhook; the eight team channels are all
-// reached; the resolution is a reply in the thread of the firing post.
+// reached; an update of a group and its resolution are replies in the
+// thread of the group's first post.
 func TestSlackBotToken(t *testing.T) {
 	const alertname = "E2E_SlackBotToken"
 	slack := newFakeSlack(t, "xoxb-e2e-bot-token")
@@ -347,17 +348,40 @@ func TestSlackBotToken(t *testing.T) {
 	require.Len(t, seen, 8, "eight distinct channels: %v", seen)
 	t.Logf("bot mode: %d firing posts to channels %v", len(posts), keys(seen))
 
+	// A second platform alert joins the platform group: the update is a
+	// reply in the thread of the group's first post.
+	second := func(endsAt time.Time) map[string]any {
+		for _, a := range slackAlerts(alertname, endsAt) {
+			if l := a["labels"].(map[string]string); l["team"] == "platform" {
+				l["instance"] = "second"
+				return a
+			}
+		}
+		panic("no platform alert")
+	}
+	code, body = postJSON(t, a.am+"/api/v2/alerts", []map[string]any{second(time.Time{})})
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	waitFor(t, 20*time.Second, "the platform group's update", func() bool {
+		posts, _ = slack.received(alertname)
+		return len(posts) >= want+1
+	})
+	posts, _ = slack.received(alertname)
+	update := posts[want]
+	require.Equal(t, "[FIRING:2] "+alertname+" (critical)", update.Msg.Attachments[0].Title)
+	require.Equal(t, slackChannelID("#smm-platform-alerts"), update.Channel)
+	require.Equal(t, firing["platform/#smm-platform-alerts"].TS, update.ThreadTS)
+
 	// Resolved: a reply in the firing post's thread, in that channel.
-	code, body = postJSON(t, a.am+"/api/v2/alerts", slackAlerts(alertname, time.Now().Add(-time.Second)))
+	code, body = postJSON(t, a.am+"/api/v2/alerts", append(slackAlerts(alertname, time.Now().Add(-time.Second)), second(time.Now().Add(-time.Second))))
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	waitFor(t, 20*time.Second, "a resolved reply per firing post", func() bool {
 		posts, _ = slack.received(alertname)
-		return len(posts) >= 2*want
+		return len(posts) >= 2*want+1
 	})
 	posts, bad = slack.received(alertname)
 	require.Empty(t, bad)
-	require.Len(t, posts, 2*want)
-	for _, p := range posts[want:] {
+	require.Len(t, posts, 2*want+1)
+	for _, p := range posts[want+1:] {
 		require.Equal(t, "bot", p.Mode)
 		require.Equal(t, "good", p.Msg.Attachments[0].Color)
 		require.Contains(t, p.Msg.Attachments[0].Title, "[RESOLVED]")
