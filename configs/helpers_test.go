@@ -51,6 +51,7 @@ func runTool(t *testing.T, dir, tool string, args ...string) string {
 // testEnv holds dummy values for every variable the shipped files reference
 // without a default.
 var testEnv = map[string]string{
+	"SLACK_BOT_TOKEN":           "xoxb-0000-test-token",
 	"SLACK_WEBHOOK_URL":         "https://hooks.slack.invalid/services/T000/B000/XXXX",
 	"PAGERDUTY_INTEGRATION_KEY": "0123456789abcdef0123456789abcdef",
 	"SMTP_SMARTHOST":            "smtp.invalid:587",
@@ -63,6 +64,8 @@ var (
 	envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
 	// wholeValueRef is a mapping value that is one reference and nothing else.
 	wholeValueRef = regexp.MustCompile(`^(\s*(?:-\s+)?[A-Za-z0-9_.]+:\s+)(\$\{[^}]*\})\s*$`)
+	// nestedRef is ${A:-${B}}: A, else B (the per-team Slack webhooks).
+	nestedRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*):-(\$\{[A-Za-z_][A-Za-z0-9_]*\})\}`)
 )
 
 // expandEnv stands in for the appliance's expansion of ${VAR} and
@@ -89,6 +92,13 @@ func expandEnv(t *testing.T, text string, env map[string]string) string {
 		if strings.HasSuffix(l, "\n") {
 			l, nl = strings.TrimSuffix(l, "\n"), "\n"
 		}
+		l = nestedRef.ReplaceAllStringFunc(l, func(ref string) string {
+			m := nestedRef.FindStringSubmatch(ref)
+			if v := env[m[1]]; v != "" {
+				return "${" + m[1] + ":-" + v + "}"
+			}
+			return m[2]
+		})
 		if m := wholeValueRef.FindStringSubmatch(l); m != nil {
 			lines[i] = m[1] + strconv.Quote(value(m[2])) + nl
 			continue
@@ -102,6 +112,10 @@ func expandEnv(t *testing.T, text string, env map[string]string) string {
 // a default.
 func referencedVars(text string) map[string]bool {
 	out := map[string]bool{}
+	for _, m := range nestedRef.FindAllStringSubmatch(text, -1) {
+		out[m[1]] = true
+	}
+	text = nestedRef.ReplaceAllString(text, "$2")
 	for _, m := range envRef.FindAllStringSubmatch(text, -1) {
 		out[m[1]] = strings.Contains(m[0], ":-")
 	}

@@ -214,9 +214,9 @@ func TestRouting(t *testing.T) {
 						require.Equal(t, []string{"business-hours"}, r.RouteOpts.ActiveTimeIntervals)
 					}
 				}
-				for _, l := range []model.LabelName{"alertname", "service", "instance", "connector", "workspace", "campaign"} {
-					require.Contains(t, r.RouteOpts.GroupBy, l)
-				}
+				// One notification per alert kind, service and team: a storm is
+				// one message per receiver, not one per object.
+				require.Equal(t, map[model.LabelName]struct{}{"alertname": {}, "service": {}, "team": {}}, r.RouteOpts.GroupBy)
 			}
 		})
 	}
@@ -296,7 +296,7 @@ func TestReceivers(t *testing.T) {
 	for _, r := range cfg.Receivers {
 		byName[r.Name] = r
 	}
-	require.Equal(t, testEnv["SLACK_WEBHOOK_URL"], cfg.Global.SlackAPIURL.String())
+	require.Nil(t, cfg.Global.SlackAPIURL, "no global Slack webhook: each item names its own secret")
 	require.Equal(t, testEnv["SMTP_SMARTHOST"], cfg.Global.SMTPSmarthost.String())
 	require.Equal(t, testEnv["SMTP_FROM"], cfg.Global.SMTPFrom)
 	require.Equal(t, []string{"templates/*.tmpl"}, cfg.Templates)
@@ -317,22 +317,37 @@ func TestReceivers(t *testing.T) {
 				return
 			}
 			require.True(t, ok)
-			require.Len(t, slack.SlackConfigs, 1)
-			sc := slack.SlackConfigs[0]
-			require.Equal(t, ch.slack, sc.Channel)
-			require.Equal(t, "SMM Monitor", sc.Username)
-			require.True(t, sc.SendResolved())
-			require.Contains(t, sc.Title, `template "smm.slack.title"`)
-			require.Contains(t, sc.Color, `template "smm.slack.color"`)
-			var links []string
-			for _, a := range sc.Actions {
-				links = append(links, a.Text+" "+a.URL)
+			// Two alternatives for the team's channel (the appliance keeps the
+			// first whose secret is set): the bot token, threading resolutions,
+			// then the team's webhook, else the shared one.
+			require.Len(t, slack.SlackConfigs, 2)
+			bot, hook := slack.SlackConfigs[0], slack.SlackConfigs[1]
+			require.Equal(t, testEnv["SLACK_BOT_TOKEN"], string(bot.AppToken))
+			require.Equal(t, "https://slack.com/api/chat.postMessage", bot.APIURL.String())
+			require.True(t, bot.PostUpdatesToThread)
+			require.Equal(t, "Bearer", bot.HTTPConfig.Authorization.Type)
+			require.Equal(t, testEnv["SLACK_WEBHOOK_URL"], hook.APIURL.String())
+			require.Empty(t, hook.AppToken)
+			require.False(t, hook.PostUpdatesToThread, "a webhook cannot thread")
+			for _, sc := range slack.SlackConfigs {
+				require.Equal(t, ch.slack, sc.Channel)
+				require.Equal(t, "SMM Monitor", sc.Username)
+				require.True(t, sc.SendResolved())
+				require.True(t, sc.HTTPConfig.ProxyFromEnvironment)
+				require.Contains(t, sc.Title, `template "smm.slack.title"`)
+				require.Contains(t, sc.Color, `template "smm.slack.color"`)
+				require.Contains(t, sc.Text, `template "smm.slack.text"`)
+				var links []string
+				for _, a := range sc.Actions {
+					links = append(links, a.Text+" "+a.URL)
+				}
+				// Silence is a link in the text while firing (a resolved
+				// message offers none), not a button.
+				require.Equal(t, []string{
+					`Runbook {{ template "smm.runbook_url" . }}`,
+					`Dashboard {{ template "smm.dashboard_url" . }}`,
+				}, links)
 			}
-			require.Equal(t, []string{
-				`Runbook {{ template "smm.runbook_url" . }}`,
-				`Dashboard {{ template "smm.dashboard_url" . }}`,
-				`Silence {{ template "smm.silence_url" . }}`,
-			}, links)
 		})
 	}
 
@@ -369,19 +384,28 @@ func TestSecretReferences(t *testing.T) {
 	b, err := fs.ReadFile(FS, "alertmanager.yml")
 	require.NoError(t, err)
 	require.Equal(t, map[string]bool{
-		"SLACK_WEBHOOK_URL":         false,
-		"PAGERDUTY_INTEGRATION_KEY": false,
-		"PAGERDUTY_URL":             true,
-		"SMTP_SMARTHOST":            false,
-		"SMTP_FROM":                 false,
-		"SMTP_USERNAME":             true,
-		"SMTP_PASSWORD":             true,
-		"TEAMS_WEBHOOK_URL":         false,
-		"WATCHDOG_WEBHOOK_URL":      false,
-		"SMM_TIMEZONE":              true,
+		"SLACK_BOT_TOKEN":             false,
+		"SLACK_WEBHOOK_URL":           false,
+		"SLACK_WEBHOOK_URL_PLATFORM":  true,
+		"SLACK_WEBHOOK_URL_CONNECTOR": true,
+		"SLACK_WEBHOOK_URL_AGENT":     true,
+		"SLACK_WEBHOOK_URL_ML":        true,
+		"SLACK_WEBHOOK_URL_FINANCE":   true,
+		"SLACK_WEBHOOK_URL_DATABASE":  true,
+		"SLACK_WEBHOOK_URL_SECURITY":  true,
+		"SLACK_WEBHOOK_URL_BUSINESS":  true,
+		"PAGERDUTY_INTEGRATION_KEY":   false,
+		"PAGERDUTY_URL":               true,
+		"SMTP_SMARTHOST":              false,
+		"SMTP_FROM":                   false,
+		"SMTP_USERNAME":               true,
+		"SMTP_PASSWORD":               true,
+		"TEAMS_WEBHOOK_URL":           false,
+		"WATCHDOG_WEBHOOK_URL":        false,
+		"SMM_TIMEZONE":                true,
 	}, referencedVars(string(b)))
 
-	droppableGlobals := []string{"slack_api_url", "smtp_smarthost", "smtp_from"}
+	droppableGlobals := []string{"smtp_smarthost", "smtp_from"}
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal(b, &doc))
 	var walk func(n *yaml.Node, path []string)
@@ -404,7 +428,8 @@ func TestSecretReferences(t *testing.T) {
 				inItem := len(path) >= 4 && path[0] == "receivers" && strings.HasSuffix(path[2], "_configs")
 				inGlobal := len(path) == 2 && path[0] == "global" && slices.Contains(droppableGlobals, path[1])
 				require.True(t, inItem || inGlobal, "%s at %s cannot be dropped by the appliance", name, where)
-				require.Equal(t, "${"+name+"}", n.Value, "%s: a secret is the whole value", where)
+				// The whole value, or the fallback of a per-team variable.
+				require.Regexp(t, `^(\$\{[A-Z_]+:-)?\$\{`+name+`\}(\})?$`, n.Value, "%s: a secret is the whole value", where)
 			}
 		}
 	}

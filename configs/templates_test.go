@@ -2,6 +2,8 @@ package configs
 
 import (
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +105,71 @@ func TestTemplates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// storm is a group of n SMM_ConnectorDown alerts that differ by connector,
+// the shape group_by [alertname, service, team] gives a storm.
+func storm(status string, n int) *template.Data {
+	d := notification(status, "critical")
+	first := d.Alerts[0]
+	d.Alerts = nil
+	for i := range n {
+		a := first
+		a.Labels = template.KV{}
+		for k, v := range first.Labels {
+			a.Labels[k] = v
+		}
+		a.Labels["connector"] = "c" + strconv.Itoa(i)
+		a.Labels["instance"] = "127.0.0.1:" + strconv.Itoa(9100+i)
+		a.EndsAt = a.StartsAt.Add(time.Hour)
+		d.Alerts = append(d.Alerts, a)
+	}
+	d.CommonLabels = template.KV{}
+	for k, v := range first.Labels {
+		if k != "connector" && k != "instance" {
+			d.CommonLabels[k] = v
+		}
+	}
+	d.GroupLabels = template.KV{"alertname": "SMM_ConnectorDown", "service": "smm-connectors", "team": "connector"}
+	return d
+}
+
+// TestTemplatesAffectedObjects: a group of many alerts is one bounded
+// message listing the objects, capped with "and N more", in every channel;
+// a resolved Slack message offers no Silence link.
+func TestTemplatesAffectedObjects(t *testing.T) {
+	tmpl, err := template.FromGlobs([]string{"templates/*.tmpl"})
+	require.NoError(t, err)
+	tmpl.ExternalURL, _ = url.Parse("http://appliance.invalid:9093")
+	render := func(name string, d *template.Data) string {
+		out, err := tmpl.ExecuteTextString(`{{ template "`+name+`" . }}`, d)
+		require.NoError(t, err)
+		return out
+	}
+	list := "Affected (300 firing):\n- connector=c0, instance=127.0.0.1:9100\n"
+	for _, name := range []string{"smm.slack.text", "smm.email.text", "smm.msteams.text"} {
+		out := render(name, storm("firing", 300))
+		require.Contains(t, out, list, name)
+		require.Contains(t, out, "- connector=c9, instance=127.0.0.1:9109\n- and 290 more\n", name)
+		require.NotContains(t, out, "connector=c10,", name)
+		require.Less(t, len(out), 6000, "%s: a storm is one bounded message", name)
+	}
+	require.Equal(t, 10, strings.Count(render("smm.email.text", storm("firing", 300)), "FIRING: "), "details of 10 alerts, not 300")
+	require.Contains(t, render("smm.pagerduty.alerts", storm("firing", 300)), "and 290 more\n")
+
+	// Firing: the Silence link for the whole group; resolved: none.
+	firing := render("smm.slack.text", storm("firing", 3))
+	require.True(t, strings.HasSuffix(firing, "|Silence this group>"), firing)
+	require.Contains(t, firing, url.QueryEscape(`{alertname="SMM_ConnectorDown",service="smm-connectors",team="connector"}`))
+	resolved := render("smm.slack.text", storm("resolved", 3))
+	require.Contains(t, resolved, "Affected (3 resolved):\n")
+	require.NotContains(t, resolved, "ilence")
+	require.NotContains(t, render("smm.slack.text", resolvedAfter(notification("resolved", "critical"), time.Minute)), "ilence")
+	// A single alert: no list, its summary names the object.
+	require.NotContains(t, render("smm.slack.text", notification("firing", "critical")), "Affected")
+
+	// Mixed: the firing ones are listed, the resolved counted.
+	mixed := storm("firing", 4)
+	mixed.Alerts[3].Status = "resolved"
+	require.Contains(t, render("smm.slack.text", mixed), "Affected (3 firing, 1 resolved):\n")
 }

@@ -147,7 +147,7 @@ func demoBinDir(t *testing.T) string {
 // demoEnv is the test's environment without the secrets of the shipped configuration,
 // so that every notification goes to the log fallback as in a fresh install.
 func demoEnv() []string {
-	secrets := []string{"SLACK_WEBHOOK_URL", "PAGERDUTY_INTEGRATION_KEY", "SMTP_SMARTHOST", "SMTP_FROM",
+	secrets := []string{"SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "PAGERDUTY_INTEGRATION_KEY", "SMTP_SMARTHOST", "SMTP_FROM",
 		"SMTP_USERNAME", "SMTP_PASSWORD", "TEAMS_WEBHOOK_URL", "WATCHDOG_WEBHOOK_URL"}
 	var env []string
 	for _, kv := range os.Environ() {

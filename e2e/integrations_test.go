@@ -175,6 +175,7 @@ func TestIntegrations(t *testing.T) {
 		"E2E_POSTGRES_EXPORTER":     exp.addr(),
 		"SMM_ENVIRONMENT":           "integration",
 		"SLACK_WEBHOOK_URL":         slack.srv.URL + "/services/T0E2E/B0E2E/slack",
+		"SLACK_BOT_TOKEN":           "", // webhook mode (TestSlackBotToken covers the bot)
 		"PAGERDUTY_INTEGRATION_KEY": routingKey,
 		"PAGERDUTY_URL":             pagerDuty.srv.URL + "/v2/enqueue",
 		"SMTP_SMARTHOST":            smtpd.addr,
@@ -204,7 +205,7 @@ func TestIntegrations(t *testing.T) {
 			require.Equal(t, []string{"WATCHDOG_WEBHOOK_URL"}, ch.Missing)
 			continue
 		}
-		require.True(t, ch.Enabled, "%+v", ch)
+		require.True(t, ch.inForce(), "%+v", ch)
 	}
 
 	const alertname = "SMM_DatabaseConnectionFailure"
@@ -217,7 +218,7 @@ func TestIntegrations(t *testing.T) {
 		description = "The Postgres exporter on " + inst + " cannot connect to the database (pg_up = 0). SMM services that need the database are failing."
 		runbook     = "https://wiki.smm-architect.com/runbooks/SMM_DatabaseConnectionFailure"
 		dashboard   = "https://grafana.smm-architect.com/d/smm-infrastructure?var-instance=" + url.QueryEscape(inst)
-		silence     = extURL + "/#/silences/new?filter=" + url.QueryEscape(fmt.Sprintf(`{alertname=%q,instance=%q,job=%q,service=%q}`, alertname, inst, "postgres", "postgres"))
+		silence     = extURL + "/#/silences/new?filter=" + url.QueryEscape(fmt.Sprintf(`{alertname=%q,service=%q,team=%q}`, alertname, "postgres", "database"))
 		firingTitle = "[FIRING:1] SMM_DatabaseConnectionFailure (critical)"
 		resolvTitle = "[RESOLVED] SMM_DatabaseConnectionFailure (critical)"
 	)
@@ -351,8 +352,14 @@ func requireSlack(t *testing.T, m slackMessage, color, title, textPrefix, fallba
 	require.Equal(t, runbook, at.TitleLink)
 	require.Equal(t, fallback, at.Fallback)
 	require.True(t, strings.HasPrefix(at.Text, textPrefix), "slack text:\n%s\nwant prefix:\n%s", at.Text, textPrefix)
-	require.Len(t, at.Actions, 3)
-	for i, want := range [][2]string{{"Runbook", runbook}, {"Dashboard", dashboard}, {"Silence", silence}} {
+	// Silence the whole group while it fires; a resolved message offers none.
+	if color == "good" {
+		require.NotContains(t, at.Text, "ilence")
+	} else {
+		require.True(t, strings.HasSuffix(at.Text, "\n<"+silence+"|Silence this group>"), "slack text:\n%s", at.Text)
+	}
+	require.Len(t, at.Actions, 2)
+	for i, want := range [][2]string{{"Runbook", runbook}, {"Dashboard", dashboard}} {
 		require.Equal(t, "button", at.Actions[i].Type)
 		require.Equal(t, want[0], at.Actions[i].Text)
 		require.Equal(t, want[1], at.Actions[i].URL, "%s link", want[0])

@@ -23,9 +23,11 @@ import (
 // secretVars are the variables the shipped alertmanager.yml takes its
 // credentials and mail relay from (configs/README.md, "Secrets").
 var secretVars = []string{
-	"SLACK_WEBHOOK_URL", "PAGERDUTY_INTEGRATION_KEY",
+	"SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "PAGERDUTY_INTEGRATION_KEY",
 	"SMTP_SMARTHOST", "SMTP_FROM", "SMTP_USERNAME", "SMTP_PASSWORD",
 	"TEAMS_WEBHOOK_URL", "WATCHDOG_WEBHOOK_URL",
+	"SLACK_WEBHOOK_URL_PLATFORM", "SLACK_WEBHOOK_URL_CONNECTOR", "SLACK_WEBHOOK_URL_AGENT", "SLACK_WEBHOOK_URL_ML",
+	"SLACK_WEBHOOK_URL_FINANCE", "SLACK_WEBHOOK_URL_DATABASE", "SLACK_WEBHOOK_URL_SECURITY", "SLACK_WEBHOOK_URL_BUSINESS",
 }
 
 // channelStatus is one entry of data.channels in /api/v1/appliance/status.
@@ -35,7 +37,12 @@ type channelStatus struct {
 	Index       int      `json:"index"`
 	Enabled     bool     `json:"enabled"`
 	Missing     []string `json:"missingVariables"`
+	ReplacedBy  string   `json:"replacedBy"`
 }
+
+// inForce is whether a channel posts: enabled, or the alternative of one that
+// does (a team's webhook item when the bot token is set, and the reverse).
+func (c channelStatus) inForce() bool { return c.Enabled || c.ReplacedBy != "" }
 
 // shippedChannels lists every integration of the shipped alertmanager.yml as
 // receiver/integration/index.
@@ -81,7 +88,7 @@ func TestNoSecrets(t *testing.T) {
 	// Every integration of the shipped file is listed, each disabled for the
 	// variables it needs; names only, never values.
 	missingFor := map[string][]string{
-		"slack":     {"SLACK_WEBHOOK_URL"},
+		"slack":     nil, // per item, below
 		"email":     {"SMTP_SMARTHOST", "SMTP_FROM"},
 		"pagerduty": {"PAGERDUTY_INTEGRATION_KEY"},
 		"msteamsv2": {"TEAMS_WEBHOOK_URL"},
@@ -102,6 +109,14 @@ func TestNoSecrets(t *testing.T) {
 		listed = append(listed, ch.Receiver+"/"+ch.Integration+"/"+strconv.Itoa(ch.Index))
 		want, ok := missingFor[ch.Integration]
 		require.True(t, ok, "unexpected integration %+v", ch)
+		if ch.Integration == "slack" {
+			// Item 0 posts with the bot token, item 1 with the team's
+			// webhook, else the shared one.
+			want = []string{"SLACK_BOT_TOKEN"}
+			if ch.Index == 1 {
+				want = []string{"SLACK_WEBHOOK_URL_" + strings.ToUpper(strings.TrimSuffix(ch.Receiver, "-slack")), "SLACK_WEBHOOK_URL"}
+			}
+		}
 		require.False(t, ch.Enabled, "%+v", ch)
 		require.ElementsMatch(t, want, ch.Missing, "%+v", ch)
 	}
@@ -184,13 +199,17 @@ func TestNoSecretsLeak(t *testing.T) {
 	id := hex.EncodeToString(rnd)
 	markers := map[string]string{
 		"SLACK_WEBHOOK_URL":         "slackmarker" + id,
+		"SLACK_BOT_TOKEN":           "xoxbmarker" + id,
 		"PAGERDUTY_INTEGRATION_KEY": "pdmarker" + id,
 		"SMTP_PASSWORD":             "smtpmarker" + id,
 		"TEAMS_WEBHOOK_URL":         "teamsmarker" + id,
 		"WATCHDOG_WEBHOOK_URL":      "watchdogmarker" + id,
 	}
 	env := map[string]string{
-		"SLACK_WEBHOOK_URL":         "http://127.0.0.1:1/services/T0/B0/" + markers["SLACK_WEBHOOK_URL"],
+		"SLACK_WEBHOOK_URL": "http://127.0.0.1:1/services/T0/B0/" + markers["SLACK_WEBHOOK_URL"],
+		"SLACK_BOT_TOKEN":   markers["SLACK_BOT_TOKEN"],
+		// The bot token posts to slack.com: through a proxy on a closed port.
+		"HTTPS_PROXY":               "http://127.0.0.1:1",
 		"PAGERDUTY_INTEGRATION_KEY": markers["PAGERDUTY_INTEGRATION_KEY"],
 		"SMTP_SMARTHOST":            "127.0.0.1:1",
 		"SMTP_FROM":                 "smm-appliance@e2e.example",
@@ -212,7 +231,7 @@ func TestNoSecretsLeak(t *testing.T) {
 	}
 	getJSON(t, a.web+"/api/v1/appliance/status", &status)
 	for _, ch := range status.Data.Channels {
-		require.True(t, ch.Enabled, "%+v", ch)
+		require.True(t, ch.inForce(), "%+v", ch)
 	}
 
 	// Every integration has failed at least once, so its error is logged.
@@ -233,7 +252,7 @@ func TestNoSecretsLeak(t *testing.T) {
 		} `json:"config"`
 	}
 	getJSON(t, a.am+"/api/v2/status", &amStatus)
-	require.Contains(t, amStatus.Config.Original, "slack_api_url: <secret>")
+	require.Contains(t, amStatus.Config.Original, "app_token: <secret>")
 	require.Contains(t, amStatus.Config.Original, "routing_key: <secret>")
 
 	endpoints := []string{
@@ -296,6 +315,7 @@ func TestNoSecretsLeakEscaped(t *testing.T) {
 	id := hex.EncodeToString(rnd)
 	markers := map[string]string{
 		"SLACK_WEBHOOK_URL":         "slackmarker" + id,
+		"SLACK_BOT_TOKEN":           "xoxbmarker" + id,
 		"PAGERDUTY_INTEGRATION_KEY": "pdmarker" + id,
 		"SMTP_USERNAME":             "smtpusermarker" + id,
 		"SMTP_PASSWORD":             "smtpmarker" + id,
@@ -306,6 +326,8 @@ func TestNoSecretsLeakEscaped(t *testing.T) {
 	}
 	env := map[string]string{
 		"SLACK_WEBHOOK_URL":         "http://127.0.0.1:1/services/T0/B0/" + markers["SLACK_WEBHOOK_URL"] + "\n",
+		"SLACK_BOT_TOKEN":           markers["SLACK_BOT_TOKEN"] + "\n",
+		"HTTPS_PROXY":               "http://127.0.0.1:1",
 		"PAGERDUTY_INTEGRATION_KEY": markers["PAGERDUTY_INTEGRATION_KEY"] + "\r\n",
 		"SMTP_SMARTHOST":            "127.0.0.1:1\n",
 		"SMTP_FROM":                 markers["SMTP_FROM"] + "@e2e.example\n",
@@ -358,7 +380,7 @@ func TestNoSecretsLeakEscaped(t *testing.T) {
 	}
 	getJSON(t, a.web+"/api/v1/appliance/status", &status)
 	for _, ch := range status.Data.Channels {
-		require.True(t, ch.Enabled, "%+v", ch)
+		require.True(t, ch.inForce(), "%+v", ch)
 	}
 
 	// A reload onto the broken file fails; answer, log and audit are clean.
@@ -377,7 +399,7 @@ func TestNoSecretsLeakEscaped(t *testing.T) {
 		} `json:"config"`
 	}
 	getJSON(t, a.am+"/api/v2/status", &amStatus)
-	for _, want := range []string{"smtp_smarthost: <secret>", "smtp_from: <secret>", "smtp_auth_username: <secret>", "slack_api_url: <secret>"} {
+	for _, want := range []string{"smtp_smarthost: <secret>", "smtp_from: <secret>", "smtp_auth_username: <secret>", "app_token: <secret>"} {
 		require.Contains(t, amStatus.Config.Original, want)
 	}
 	for _, u := range []string{

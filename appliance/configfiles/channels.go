@@ -18,6 +18,10 @@ type Channel struct {
 	Index       int      `json:"index"`
 	Enabled     bool     `json:"enabled"`
 	Missing     []string `json:"missingVariables,omitempty"` // never values
+	// ReplacedBy names the alternative item that posts to this item's Slack
+	// channel instead ("slack[0]"): the item is not used, and that is not a
+	// missing secret (see slackAlternatives).
+	ReplacedBy string `json:"replacedBy,omitempty"`
 }
 
 // globalDeps maps a key of alertmanager.yml's global section to the
@@ -95,6 +99,13 @@ func dropUnconfiguredChannels(doc *yaml.Node, refs []envsubst.ScalarRef) []envsu
 			}
 		}
 	}
+	// Alternatives for one Slack channel: only the first configured one posts.
+	for key, alt := range slackAlternatives(doc, items) {
+		if _, ok := items[key]; ok {
+			continue
+		}
+		items[key] = &envsubst.Dropped{Path: alt.path, Line: alt.line}
+	}
 	keys := make([]string, 0, len(items))
 	for k := range items {
 		keys = append(keys, k)
@@ -106,6 +117,70 @@ func dropUnconfiguredChannels(doc *yaml.Node, refs []envsubst.ScalarRef) []envsu
 	return out
 }
 
+// alternative is a slack_configs item that another item of its receiver
+// replaces.
+type alternative struct {
+	path []string
+	line int
+	by   int // index of the item that posts instead
+}
+
+// slackAlternatives finds, in each receiver's slack_configs, the items that
+// are alternatives for one channel: a bot-token item (app_token) and a
+// webhook item (api_url) with the same channel. Alertmanager refuses one item
+// with both, and two items both posting would send every message twice; so
+// the first item of such a set that is not in dropped (whose secrets are set)
+// posts, and every other item of the set is returned, keyed like dropped
+// ("receivers.R.slack_configs.I"), with the index of the one in force. A set
+// with no item left is not returned: its items are disabled as usual.
+func slackAlternatives(doc *yaml.Node, dropped map[string]*envsubst.Dropped) map[string]alternative {
+	out := map[string]alternative{}
+	receivers := mapValue(doc, "receivers")
+	if receivers == nil {
+		return out
+	}
+	has := func(item *yaml.Node, keys ...string) bool {
+		return slices.ContainsFunc(keys, func(k string) bool { return mapValue(item, k) != nil })
+	}
+	for ri, rcv := range receivers.Content {
+		list := mapValue(rcv, "slack_configs")
+		if list == nil {
+			continue
+		}
+		byChannel := map[string][]int{}
+		var order []string
+		for ii, item := range list.Content {
+			ch := mapValue(item, "channel")
+			if ch == nil || ch.Value == "" {
+				continue
+			}
+			if _, ok := byChannel[ch.Value]; !ok {
+				order = append(order, ch.Value)
+			}
+			byChannel[ch.Value] = append(byChannel[ch.Value], ii)
+		}
+		for _, ch := range order {
+			set := byChannel[ch]
+			bot := slices.ContainsFunc(set, func(i int) bool { return has(list.Content[i], "app_token", "app_token_file") })
+			hook := slices.ContainsFunc(set, func(i int) bool { return has(list.Content[i], "api_url", "api_url_file") })
+			if !bot || !hook {
+				continue
+			}
+			key := func(i int) []string { return []string{"receivers", strconv.Itoa(ri), "slack_configs", strconv.Itoa(i)} }
+			inForce := slices.IndexFunc(set, func(i int) bool { _, gone := dropped[strings.Join(key(i), ".")]; return !gone })
+			if inForce < 0 {
+				continue
+			}
+			for _, i := range set {
+				if i != set[inForce] {
+					out[strings.Join(key(i), ".")] = alternative{path: key(i), line: list.Content[i].Line, by: set[inForce]}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // channelsOf lists every integration in the document, marking the dropped ones.
 func channelsOf(doc *yaml.Node, dropped []envsubst.Dropped) []Channel {
 	var out []Channel
@@ -113,6 +188,14 @@ func channelsOf(doc *yaml.Node, dropped []envsubst.Dropped) []Channel {
 	if receivers == nil {
 		return nil
 	}
+	// The items dropped for a missing secret decide which alternative posts.
+	missing := map[string]*envsubst.Dropped{}
+	for i, d := range dropped {
+		if len(d.Path) == 4 && len(d.Missing) > 0 {
+			missing[strings.Join(d.Path, ".")] = &dropped[i]
+		}
+	}
+	alternatives := slackAlternatives(doc, missing)
 	for ri, rcv := range receivers.Content {
 		name := ""
 		if n := mapValue(rcv, "name"); n != nil {
@@ -129,6 +212,9 @@ func channelsOf(doc *yaml.Node, dropped []envsubst.Dropped) []Channel {
 					if len(d.Path) == 4 && d.Path[1] == strconv.Itoa(ri) && d.Path[2] == k && d.Path[3] == strconv.Itoa(ii) {
 						ch.Enabled, ch.Missing = false, d.Missing
 					}
+				}
+				if alt, ok := alternatives[strings.Join([]string{"receivers", strconv.Itoa(ri), k, strconv.Itoa(ii)}, ".")]; ok {
+					ch.Enabled, ch.ReplacedBy = false, ch.Integration+"["+strconv.Itoa(alt.by)+"]"
 				}
 				out = append(out, ch)
 			}

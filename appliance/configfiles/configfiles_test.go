@@ -252,3 +252,88 @@ func TestRedactDump(t *testing.T) {
 	require.Contains(t, dump, "smarthost: <secret>")
 	require.Contains(t, dump, "https://pd-proxy.example/v2/enqueue")
 }
+
+// TestSlackAlternatives: a bot-token item and a webhook item for one channel
+// are alternatives; the first whose secret is set posts and the other is
+// dropped and reported "replaced", so a site with both secrets gets one
+// message per notification, not two, and is not warned about the unused one.
+func TestSlackAlternatives(t *testing.T) {
+	am, err := os.ReadFile("testdata/slack-alternatives.alertmanager.yml")
+	require.NoError(t, err)
+	cases := []struct {
+		name     string
+		env      map[string]string
+		inForce  string              // auth of the team item kept: "bot", a webhook URL, or "" for none
+		state    map[string]string   // "receiver/slack[i]" -> "on", "off" or "replaced by slack[j]"
+		disabled map[string][]string // DisabledChannels: receiver/slack[i] -> missing
+	}{
+		{
+			name: "bot token and webhook: bot only", env: map[string]string{"BOT": "xoxb-1", "HOOK": "https://hooks.example/shared"},
+			inForce: "bot",
+			state:   map[string]string{"team/slack[0]": "on", "team/slack[1]": "replaced by slack[0]", "two-channels/slack[0]": "on", "two-channels/slack[1]": "on"},
+		},
+		{
+			name: "bot token only", env: map[string]string{"BOT": "xoxb-1"},
+			inForce:  "bot",
+			state:    map[string]string{"team/slack[0]": "on", "team/slack[1]": "replaced by slack[0]", "two-channels/slack[0]": "off", "two-channels/slack[1]": "on"},
+			disabled: map[string][]string{"two-channels/slack[0]": {"HOOK"}},
+		},
+		{
+			name: "team webhook wins over the shared one", env: map[string]string{"HOOK_TEAM": "https://hooks.example/team", "HOOK": "https://hooks.example/shared"},
+			inForce: "https://hooks.example/team",
+			state:   map[string]string{"team/slack[0]": "replaced by slack[1]", "team/slack[1]": "on", "two-channels/slack[0]": "on", "two-channels/slack[1]": "on"},
+		},
+		{
+			name: "shared webhook", env: map[string]string{"HOOK": "https://hooks.example/shared"},
+			inForce: "https://hooks.example/shared",
+			state:   map[string]string{"team/slack[0]": "replaced by slack[1]", "team/slack[1]": "on", "two-channels/slack[0]": "on", "two-channels/slack[1]": "on"},
+		},
+		{
+			name: "nothing set", env: map[string]string{},
+			state:    map[string]string{"team/slack[0]": "off", "team/slack[1]": "off", "two-channels/slack[0]": "off", "two-channels/slack[1]": "on"},
+			disabled: map[string][]string{"team/slack[0]": {"BOT"}, "team/slack[1]": {"HOOK_TEAM", "HOOK"}, "two-channels/slack[0]": {"HOOK"}},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			set, err := Loader{Sources: setup(t, minimalProm, string(am)), Lookup: env(c.env)}.Load()
+			require.NoError(t, err)
+			state := map[string]string{}
+			for _, ch := range set.Channels {
+				s := "off"
+				switch {
+				case ch.Enabled:
+					s = "on"
+				case ch.ReplacedBy != "":
+					s = "replaced by " + ch.ReplacedBy
+				}
+				state[ch.Receiver+"/"+ch.Integration+"["+itoa(ch.Index)+"]"] = s
+			}
+			require.Equal(t, c.state, state)
+			disabled := map[string][]string{}
+			for _, ch := range set.DisabledChannels() {
+				disabled[ch.Receiver+"/"+ch.Integration+"["+itoa(ch.Index)+"]"] = ch.Missing
+			}
+			if c.disabled == nil {
+				c.disabled = map[string][]string{}
+			}
+			require.Equal(t, c.disabled, disabled)
+
+			// The parsed configuration holds the one item in force.
+			team := set.Alertmanager.Receivers[0]
+			if c.inForce == "" {
+				require.Empty(t, team.SlackConfigs)
+				return
+			}
+			require.Len(t, team.SlackConfigs, 1, "one post per notification")
+			sc := team.SlackConfigs[0]
+			require.Equal(t, "#team", sc.Channel)
+			if c.inForce == "bot" {
+				require.Equal(t, "xoxb-1", string(sc.AppToken))
+				require.True(t, sc.PostUpdatesToThread)
+			} else {
+				require.Equal(t, c.inForce, sc.APIURL.String())
+			}
+		})
+	}
+}

@@ -62,11 +62,12 @@ type Set struct {
 	dumpSecrets []string
 }
 
-// DisabledChannels returns the channels switched off for lack of a secret.
+// DisabledChannels returns the channels switched off for lack of a secret
+// (not the alternatives another item replaces).
 func (s *Set) DisabledChannels() []Channel {
 	var out []Channel
 	for _, c := range s.Channels {
-		if !c.Enabled {
+		if !c.Enabled && c.ReplacedBy == "" {
 			out = append(out, c)
 		}
 	}

@@ -60,16 +60,24 @@ func checkConfig(opts appliance.Options, stdout, stderr io.Writer) int {
 	for _, g := range set.DisabledGroups {
 		fmt.Fprintf(stdout, "rule group %s: switched off\n", g)
 	}
-	disabled := 0
+	disabled, replaced := 0, 0
 	for _, ch := range set.Channels {
 		state := "enabled"
-		if !ch.Enabled {
+		switch {
+		case ch.ReplacedBy != "":
+			state = "not used, " + ch.ReplacedBy + " posts to its channel instead"
+			replaced++
+		case !ch.Enabled:
 			state = "DISABLED, missing " + strings.Join(ch.Missing, ", ")
 			disabled++
 		}
 		fmt.Fprintf(stdout, "channel %s/%s[%d]: %s\n", ch.Receiver, ch.Integration, ch.Index, state)
 	}
-	fmt.Fprintf(stdout, "%d of %d notification channels enabled, %d disabled for missing secrets\n", len(set.Channels)-disabled, len(set.Channels), disabled)
+	summary := fmt.Sprintf("%d of %d notification channels enabled, %d disabled for missing secrets", len(set.Channels)-disabled-replaced, len(set.Channels), disabled)
+	if replaced > 0 {
+		summary += fmt.Sprintf(", %d not used (an alternative posts)", replaced)
+	}
+	fmt.Fprintln(stdout, summary)
 	return 0
 }
 

@@ -47,14 +47,15 @@ func TestVersionAndBadFlags(t *testing.T) {
 // reported disabled without secrets (names only, never values); a broken
 // file fails with its file and line.
 func TestCheckConfig(t *testing.T) {
-	for _, v := range []string{"SLACK_WEBHOOK_URL", "PAGERDUTY_INTEGRATION_KEY", "SMTP_SMARTHOST", "SMTP_FROM", "TEAMS_WEBHOOK_URL", "WATCHDOG_WEBHOOK_URL"} {
+	for _, v := range []string{"SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK_URL_DATABASE", "PAGERDUTY_INTEGRATION_KEY", "SMTP_SMARTHOST", "SMTP_FROM", "TEAMS_WEBHOOK_URL", "WATCHDOG_WEBHOOK_URL"} {
 		os.Unsetenv(v)
 	}
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, run([]string{"check", "config"}, &out, &errOut), errOut.String())
 	require.Contains(t, out.String(), "SUCCESS: <embedded>/prometheus.yml is valid")
 	require.Contains(t, out.String(), "SUCCESS: <embedded>/alertmanager.yml is valid")
-	require.Contains(t, out.String(), "channel database-slack/slack[0]: DISABLED, missing SLACK_WEBHOOK_URL")
+	require.Contains(t, out.String(), "channel database-slack/slack[0]: DISABLED, missing SLACK_BOT_TOKEN\n")
+	require.Contains(t, out.String(), "channel database-slack/slack[1]: DISABLED, missing SLACK_WEBHOOK_URL_DATABASE, SLACK_WEBHOOK_URL\n")
 	// A summary after the DISABLED lines, and the files in force with
 	// their origin.
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -64,7 +65,18 @@ func TestCheckConfig(t *testing.T) {
 	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.example/check-config-marker")
 	out.Reset()
 	require.Equal(t, 0, run([]string{"check", "config"}, &out, &errOut), errOut.String())
+	require.Contains(t, out.String(), "channel database-slack/slack[1]: enabled")
+	require.Contains(t, out.String(), "channel database-slack/slack[0]: not used, slack[1] posts to its channel instead")
+	require.NotContains(t, out.String(), "check-config-marker")
+	lines = strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Regexp(t, `^\d+ of \d+ notification channels enabled, \d+ disabled for missing secrets, 8 not used \(an alternative posts\)$`, lines[len(lines)-1])
+
+	// With the bot token too, the bot posts and the webhook is not used.
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-check-config-marker")
+	out.Reset()
+	require.Equal(t, 0, run([]string{"check", "config"}, &out, &errOut), errOut.String())
 	require.Contains(t, out.String(), "channel database-slack/slack[0]: enabled")
+	require.Contains(t, out.String(), "channel database-slack/slack[1]: not used, slack[0] posts to its channel instead")
 	require.NotContains(t, out.String(), "check-config-marker")
 
 	dir := t.TempDir()
