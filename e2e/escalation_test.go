@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -168,4 +169,43 @@ func TestEscalationChains(t *testing.T) {
 	require.Equal(t, "critical-database", chains[0].Name)
 	require.Equal(t, "4s", chains[0].Steps[1].After)
 	require.Equal(t, "manager", chains[0].Steps[1].Receiver)
+}
+
+// TestUIEscalation: the console's Escalation page shows the chains and
+// where each firing alert is on its chain, in Chromium.
+func TestUIEscalation(t *testing.T) {
+	exp, pg := newExporter(t), newPager(t)
+	a := startAppliance(t, copyConfig(t, "escalation"), t.TempDir(), escalationEnv(exp, pg))
+	requireConsole(t, a)
+	exp.set("e2e_acked", 1)
+	ackedFP := amAlertFP(t, a, "E2EDatabaseAcked")
+	code, body := postJSON(t, a.web+"/api/v1/appliance/acks", map[string]any{"fingerprints": []string{ackedFP}, "by": "alice"})
+	require.Equal(t, http.StatusOK, code, string(body))
+	exp.set("e2e_database", 1)
+	waitFor(t, 20*time.Second, "both steps of the database chain", func() bool { return len(pg.pages("E2EDatabaseDown")) >= 3 })
+	dbFP := escalationPositions(t, a)["E2EDatabaseDown"].Fingerprint // the store holds its copies too
+	require.NotEmpty(t, dbFP)
+
+	b := newUIBrowser(t, a.web)
+	b.open(t, "#/alerts")
+	b.click(t, `#nav a[data-page="escalation"]`)
+	b.waitPage(t, "#/escalation")
+
+	// The chains, in order, with their steps.
+	b.wait(t, 10*time.Second, "the chains", `document.querySelectorAll('#chains-table .chain-row').length === 2`)
+	require.Equal(t, []string{"critical-database", "critical"}, eval[[]string](t, b, `[...document.querySelectorAll('#chains-table .chain-row')].map((r) => r.dataset.chain)`))
+	require.Equal(t, "2s → secondary\n4s → manager", eval[string](t, b, `document.querySelector('.chain-row[data-chain="critical-database"] .chain-steps').innerText.trim()`))
+
+	// The database alert has gone through both steps; the acknowledged
+	// one is stopped before its first.
+	row := func(fp string) string { return fmt.Sprintf(`.escalation-row[data-fp=%q]`, fp) }
+	b.wait(t, 15*time.Second, "the database alert's steps done", `document.querySelector('`+row(dbFP)+`').dataset.state === 'complete'`)
+	require.Equal(t, []string{"done", "done"}, eval[[]string](t, b, `[...document.querySelectorAll('`+row(dbFP)+` .chain-progress li')].map((li) => li.dataset.state)`))
+	require.Contains(t, eval[string](t, b, `document.querySelector('`+row(dbFP)+`').innerText`), "2s → secondary")
+	b.wait(t, 10*time.Second, "the acknowledged alert", `document.querySelector('`+row(ackedFP)+`')`)
+	require.Equal(t, "acknowledged", eval[string](t, b, `document.querySelector('`+row(ackedFP)+`').dataset.state`))
+	require.Equal(t, []string{"next", "later"}, eval[[]string](t, b, `[...document.querySelectorAll('`+row(ackedFP)+` .chain-progress li')].map((li) => li.dataset.state)`))
+	require.Contains(t, eval[string](t, b, `document.querySelector('`+row(ackedFP)+`').innerText`), "stopped by the ack")
+	b.screenshot(t, "escalation", true)
+	require.Empty(t, b.jsErrors())
 }
