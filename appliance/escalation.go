@@ -49,7 +49,8 @@ func checkEscalationRoutes(set *configfiles.Set) error {
 }
 
 // escalationStatus is the escalation policy in the API's camelCase: the
-// chains in the order they are tried.
+// chains in the order they are tried, and every step in one list as
+// earlier versions had it.
 func escalationStatus(p escalation.Policy) map[string]any {
 	strs := func(ms []*labels.Matcher) []string {
 		out := []string{}
@@ -59,6 +60,10 @@ func escalationStatus(p escalation.Policy) map[string]any {
 		return out
 	}
 	chains := make([]map[string]any, 0, len(p.Chains))
+	// flat is the list of steps earlier versions answered (one list, each
+	// step with the matchers that select its alerts), kept for the API's
+	// existing readers.
+	flat := []map[string]any{}
 	for _, c := range p.Chains {
 		steps := make([]map[string]any, 0, len(c.Steps))
 		for i, s := range c.Steps {
@@ -67,8 +72,10 @@ func escalationStatus(p escalation.Policy) map[string]any {
 				st["matchers"] = strs(s.Matchers)
 			}
 			steps = append(steps, st)
+			flat = append(flat, map[string]any{"chain": c.Name, "step": i + 1, "after": s.After.String(), "receiver": s.Receiver,
+				"matchers": strs(append(slices.Clone(c.Matchers), s.Matchers...))})
 		}
 		chains = append(chains, map[string]any{"name": c.Name, "matchers": strs(c.Matchers), "steps": steps})
 	}
-	return map[string]any{"checkInterval": p.CheckInterval.String(), "chains": chains}
+	return map[string]any{"checkInterval": p.CheckInterval.String(), "chains": chains, "steps": flat}
 }

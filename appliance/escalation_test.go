@@ -3,6 +3,7 @@ package appliance
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -121,6 +122,10 @@ func TestEscalationStatus(t *testing.T) {
 		{"step": 1, "after": "10m", "receiver": "database-secondary"},
 		{"step": 2, "after": "30m", "receiver": "engineering-manager"},
 	}, chains[0]["steps"])
+	// The flat list earlier versions answered, for existing readers.
+	flat := got["steps"].([]map[string]any)
+	require.Len(t, flat, 3)
+	require.Equal(t, map[string]any{"chain": "critical", "step": 1, "after": "30m", "receiver": "escalation", "matchers": []string{`severity="critical"`}}, flat[2])
 }
 
 // TestShippedEscalation: the shipped default is the seed's (critical, 30
@@ -137,4 +142,76 @@ func TestShippedEscalation(t *testing.T) {
 		"name": "critical", "matchers": []string{`severity="critical"`},
 		"steps": []map[string]any{{"step": 1, "after": "30m", "receiver": "escalation"}},
 	}}, got)
+}
+
+// docBlocks returns the fenced blocks of docs/escalation.md tagged
+// "```yaml file=NAME" or "```yaml snippet=NAME", by NAME.
+func docBlocks(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/escalation.md")
+	require.NoError(t, err)
+	out := map[string]string{}
+	var name string
+	var body strings.Builder
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case name == "" && (strings.HasPrefix(line, "```yaml file=") || strings.HasPrefix(line, "```yaml snippet=")):
+			_, name, _ = strings.Cut(line, "=")
+			body.Reset()
+		case name != "" && line == "```":
+			out[name] = body.String()
+			name = ""
+		case name != "":
+			body.WriteString(line + "\n")
+		}
+	}
+	return out
+}
+
+// TestEscalationDocExample: the multi-step example of docs/escalation.md,
+// added to the shipped alertmanager.yml as the page says, loads and routes
+// each step to its receiver; without its route it is refused with the
+// error the page shows.
+func TestEscalationDocExample(t *testing.T) {
+	blocks := docBlocks(t)
+	for _, k := range []string{"appliance.yml", "receivers", "routes"} {
+		require.Contains(t, blocks, k, "docs/escalation.md lost its %s block", k)
+	}
+	shipped, err := configs.FS.ReadFile("alertmanager.yml")
+	require.NoError(t, err)
+	insert := func(text, after, block string) string {
+		i := strings.Index(text, after)
+		require.GreaterOrEqual(t, i, 0, "%q not in the shipped alertmanager.yml", after)
+		return text[:i+len(after)] + block + text[i+len(after):]
+	}
+	load := func(t *testing.T, am string) (*configfiles.Set, error) {
+		dir := t.TempDir()
+		require.NoError(t, configfiles.Materialize(configs.FS, dir))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, configfiles.AlertmanagerFile), []byte(am), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, configfiles.ApplianceFile), []byte(blocks["appliance.yml"]), 0o644))
+		return configfiles.Loader{Sources: configfiles.Sources{Dir: dir, EmbeddedDir: t.TempDir()}, Lookup: func(string) (string, bool) { return "", false }}.Load()
+	}
+	withReceiver := insert(string(shipped), "\nreceivers:\n", blocks["receivers"])
+
+	t.Run("as documented", func(t *testing.T) {
+		set, err := load(t, insert(withReceiver, "\n  routes:\n", blocks["routes"]))
+		require.NoError(t, err)
+		require.NoError(t, checkEscalationRoutes(set))
+		ch := set.Appliance.Escalation.Chains
+		require.Len(t, ch, 2)
+		require.Equal(t, "critical-database", ch[0].Name)
+	})
+	t.Run("without the route", func(t *testing.T) {
+		set, err := load(t, withReceiver)
+		require.NoError(t, err)
+		err = checkEscalationRoutes(set)
+		require.Error(t, err)
+		require.Contains(t, strings.Join(strings.Fields(err.Error()), " "),
+			`escalation chain "critical-database" step 1 sends to receiver "database-secondary", but`)
+		require.Contains(t, err.Error(), `escalation_step="1") to [escalation]; add a route for them`)
+	})
+	t.Run("without the receiver", func(t *testing.T) {
+		_, err := load(t, string(shipped))
+		require.ErrorContains(t, err, `line 8: escalation.chains[0].steps[0].receiver: chain "critical-database": receiver "database-secondary" is not defined`)
+	})
 }
