@@ -147,10 +147,14 @@ func (e *Engine) Check(ctx context.Context) {
 		if ch == nil {
 			continue
 		}
+		// An ack in force (a snooze not yet lapsed) holds the chain.
 		acked := st.AckedAt(now)
 		for i, step := range ch.Steps {
 			n := i + 1
-			if acked || done(st.Escalations, n) || !step.Matches(a.Labels) {
+			if acked {
+				break
+			}
+			if done(st.Escalations, n) || !step.Matches(a.Labels) {
 				continue
 			}
 			// Steps are in order of After: once one is not due, no later
