@@ -192,14 +192,6 @@ func validateSteps(steps []Step, path ...any) error {
 	return nil
 }
 
-// MarshalYAML writes the chain format (the configuration dump).
-func (p Policy) MarshalYAML() (any, error) {
-	return struct {
-		CheckInterval model.Duration `yaml:"check_interval"`
-		Chains        []Chain        `yaml:"chains"`
-	}{p.CheckInterval, p.Chains}, nil
-}
-
 // ChainFor returns the chain an alert with labels ls follows: the first
 // whose matchers all match, or nil.
 func (p *Policy) ChainFor(ls model.LabelSet) *Chain {
