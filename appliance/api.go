@@ -2,8 +2,6 @@ package appliance
 
 import (
 	"go.yaml.in/yaml/v2"
-
-	"github.com/smm-architect/smm-appliance/alerting/escalation"
 )
 
 func yamlUnmarshal(text string, v any) error { return yaml.UnmarshalStrict([]byte(text), v) }
@@ -28,17 +26,4 @@ func (a *Appliance) status() map[string]any {
 		resp["escalation"] = escalationStatus(set.Appliance.Escalation)
 	}
 	return resp
-}
-
-// escalationStatus is the escalation policy in the API's camelCase.
-func escalationStatus(p escalation.Policy) map[string]any {
-	steps := make([]map[string]any, 0, len(p.Steps))
-	for _, s := range p.Steps {
-		var matchers []string
-		for _, m := range s.Matchers {
-			matchers = append(matchers, m.String())
-		}
-		steps = append(steps, map[string]any{"after": s.After.String(), "matchers": matchers, "receiver": s.Receiver})
-	}
-	return map[string]any{"checkInterval": p.CheckInterval.String(), "steps": steps}
 }

@@ -398,11 +398,11 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Ready:      a.notReady,
 		Reload:     a.Reload,
 		LastReload: a.reloads.Last,
-		Appliance: (&web.ApplianceAPI{
+		Appliance: web.WithEscalations((&web.ApplianceAPI{
 			Console: a.console,
 			Status:  a.status,
 			Audit:   a.audit,
-		}).Handler(),
+		}).Handler(), a.escalation.Positions),
 		Auth: a.auth,
 	}
 	return a, nil

@@ -17,12 +17,14 @@ import (
 
 // Labels on the copy of an alert that the engine escalates. The copy goes
 // into the Alertmanager's alert store like any alert; alertmanager.yml
-// routes it (`escalated="true"`, and `escalation_step` where steps go to
-// different receivers), so grouping, retries, silences, inhibition and the
-// notification log apply to escalations as to every notification.
+// routes it (`escalated="true"`, and `escalation_chain` and
+// `escalation_step` where chains and steps go to different receivers), so
+// grouping, retries, silences, inhibition and the notification log apply to
+// escalations as to every notification.
 const (
 	LabelEscalated = "escalated"
 	LabelStep      = "escalation_step"
+	LabelChain     = "escalation_chain"
 )
 
 // minCopyTimeout bounds how long a copy stays firing without a refresh:
@@ -33,6 +35,15 @@ const minCopyTimeout = 5 * time.Minute
 
 // IsCopy reports whether ls are the labels of an escalation copy.
 func IsCopy(ls model.LabelSet) bool { return ls[LabelEscalated] == "true" }
+
+// ChainOf returns the escalation chain of a copy's labels, "" if ls is no
+// copy.
+func ChainOf(ls model.LabelSet) string {
+	if !IsCopy(ls) {
+		return ""
+	}
+	return string(ls[LabelChain])
+}
 
 // StepOf returns the escalation step of a copy's labels, 0 if ls is no copy.
 func StepOf(ls model.LabelSet) int {
@@ -48,13 +59,14 @@ func Original(ls model.LabelSet) model.Fingerprint {
 	o := ls.Clone()
 	delete(o, LabelEscalated)
 	delete(o, LabelStep)
+	delete(o, LabelChain)
 	return o.Fingerprint()
 }
 
-// Engine runs the policy: each check, it raises the steps that are due for
-// firing, notified, unacknowledged alerts, keeps the copies of raised steps
-// firing while their alert is, and resolves them when it is resolved, gone
-// or acknowledged.
+// Engine runs the policy: each check, it raises the steps of its chain that
+// are due for each firing, notified, unacknowledged alert, keeps the copies
+// of raised steps firing while their alert is, and resolves them when it is
+// resolved, gone or acknowledged.
 type Engine struct {
 	alerts provider.Alerts
 	acks   *acks.Store
@@ -128,26 +140,49 @@ func (e *Engine) Check(ctx context.Context) {
 	keep := map[model.Fingerprint]bool{}
 	for fp, a := range active {
 		st, ok := e.acks.Get(fp)
-		if !ok || st.FirstNotifiedAt.IsZero() || st.Ack != nil {
+		if !ok || st.FirstNotifiedAt.IsZero() {
 			continue
 		}
-		for i, step := range p.Steps {
+		ch := p.ChainFor(a.Labels)
+		if ch == nil {
+			continue
+		}
+		// An ack in force (a snooze not yet lapsed) holds the chain.
+		acked := st.AckedAt(now)
+		for i, step := range ch.Steps {
 			n := i + 1
-			if done(st.Escalations, n) || !step.Matches(a.Labels) || now.Sub(st.FirstNotifiedAt) < time.Duration(step.After)+extra {
+			if acked {
+				break
+			}
+			if done(st.Escalations, n) || !step.Matches(a.Labels) {
 				continue
+			}
+			// Steps are in order of After: once one is not due, no later
+			// one is. Every step that is due goes now, in order (the
+			// engine was down, or a snooze lapsed past several).
+			if now.Sub(st.FirstNotifiedAt) < time.Duration(step.After)+extra {
+				break
 			}
 			// Recorded before the copy goes in, so a restart in between
 			// cannot raise the step twice.
 			esc := acks.Escalation{Step: n, At: now, Receiver: step.Receiver}
 			if err := e.acks.Escalated(fp, esc); err != nil {
 				e.logger.Error("persist escalation", "err", err)
-				continue
+				break // the next step waits for this one: never out of order
 			}
 			st.Escalations = append(st.Escalations, esc)
-			e.logger.Info("escalating", "alert", a.Name(), "step", n, "receiver", step.Receiver)
+			e.logger.Info("escalating", "alert", a.Name(), "chain", ch.Name, "step", n, "receiver", step.Receiver)
 		}
 		for _, esc := range st.Escalations {
-			c := copyOf(a, esc, now, timeout)
+			// A step's copy fires until the alert is acknowledged. An ack
+			// or un-ack after the step stopped it for good: when a snooze
+			// lapses or an ack is withdrawn the chain goes on with the
+			// steps not yet carried out, and does not page a step's
+			// receiver a second time.
+			if acked || st.AckChangedAt.After(esc.At) || esc.Step > len(ch.Steps) {
+				continue
+			}
+			c := copyOf(a, ch.Name, esc, now, timeout)
 			keep[c.Fingerprint()] = true
 			put = append(put, c)
 		}
@@ -172,9 +207,10 @@ func (e *Engine) Check(ctx context.Context) {
 
 // copyOf is the copy of a for step esc, firing until refreshed or timeout.
 // Its EndsAt is marked a timeout, so an explicit resolution wins over it.
-func copyOf(a *alert.Alert, esc acks.Escalation, now time.Time, timeout time.Duration) *alert.Alert {
+func copyOf(a *alert.Alert, chain string, esc acks.Escalation, now time.Time, timeout time.Duration) *alert.Alert {
 	ls := a.Labels.Clone()
 	ls[LabelEscalated] = "true"
+	ls[LabelChain] = model.LabelValue(chain)
 	ls[LabelStep] = model.LabelValue(strconv.Itoa(esc.Step))
 	return alert.New(model.Alert{
 		Labels: ls, Annotations: a.Annotations.Clone(), GeneratorURL: a.GeneratorURL,

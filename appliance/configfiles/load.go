@@ -393,27 +393,25 @@ func (l Loader) loadAppliance(s *Set) error {
 		return fmt.Errorf("load %s: %w", path, err)
 	}
 	if err := yaml2.UnmarshalStrict([]byte(expanded), cfg); err != nil {
-		return fmt.Errorf("load %s: %w", path, locate(err, text))
+		return fmt.Errorf("load %s: %w", path, locate(escalation.Locate(err, text), text))
 	}
 	s.Files = append(s.Files, File{Name: ApplianceFile, Path: path, Origin: l.Sources.origin(ApplianceFile, path)})
 	if s.Alertmanager != nil {
-		embedded := filepath.Dir(path) == filepath.Clean(l.Sources.EmbeddedDir)
-		var steps []escalation.Step
-		for i, step := range cfg.Escalation.Steps {
-			if slices.ContainsFunc(s.Alertmanager.Receivers, func(r amconfig.Receiver) bool { return r.Name == step.Receiver }) {
-				steps = append(steps, step)
-				continue
-			}
-			if !embedded {
-				return fmt.Errorf("load %s: escalation.steps[%d]: receiver %q is not defined in %s", path, i, step.Receiver, s.AlertmanagerPath)
-			}
-			// The embedded default names the shipped "escalation"
-			// receiver; an operator's own alertmanager.yml may not have
-			// it. That is not their error: the step is left out.
-			l.Logger.Warn("escalation step left out: its receiver is not in alertmanager.yml",
-				"step", i+1, "receiver", step.Receiver, "alertmanager", s.AlertmanagerPath)
+		has := func(name string) bool {
+			return slices.ContainsFunc(s.Alertmanager.Receivers, func(r amconfig.Receiver) bool { return r.Name == name })
 		}
-		cfg.Escalation.Steps = steps
+		if filepath.Dir(path) != filepath.Clean(l.Sources.EmbeddedDir) {
+			if err := cfg.Escalation.CheckReceivers(has); err != nil {
+				return fmt.Errorf("load %s: %w", path, escalation.Locate(err, text))
+			}
+		}
+		// The embedded default names the shipped "escalation" receiver;
+		// an operator's own alertmanager.yml may not have it. That is not
+		// their error: the step is left out.
+		for _, d := range cfg.Escalation.DropUnknownReceivers(has) {
+			l.Logger.Warn("escalation step left out: its receiver is not in alertmanager.yml",
+				"chain", d.Chain, "step", d.Step, "receiver", d.Receiver, "alertmanager", s.AlertmanagerPath)
+		}
 	}
 	s.Appliance = cfg
 	return nil

@@ -10,6 +10,7 @@ import targetsPage from './pages/targets.js';
 import queryPage from './pages/query.js';
 import notificationsPage from './pages/notifications.js';
 import statusPage from './pages/status.js';
+import escalationPage from './pages/escalation.js';
 
 const pages = {
   alerts: { title: 'Alerts', make: alertsPage },
@@ -18,6 +19,7 @@ const pages = {
   targets: { title: 'Targets', make: targetsPage },
   query: { title: 'Query', make: queryPage },
   notifications: { title: 'Notifications', make: notificationsPage },
+  escalation: { title: 'Escalation', make: escalationPage },
   status: { title: 'Status', make: statusPage },
 };
 
