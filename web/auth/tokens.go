@@ -252,8 +252,21 @@ func (s *TokenStore) update(change func([]Token) ([]Token, error)) error {
 	}); err != nil {
 		return err
 	}
-	// Secrets' hashes: readable by the service user only.
-	return os.Chmod(s.path, 0o600)
+	// Secrets' hashes: readable by the service user only. Run as root
+	// (sudo smm-appliance token create), the file goes to the owner of
+	// the data directory, the service user, who must go on reading it.
+	if err := os.Chmod(s.path, 0o600); err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		if fi, err := os.Stat(filepath.Dir(s.path)); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				_ = os.Chown(s.path, int(st.Uid), int(st.Gid))
+				_ = os.Chown(s.path+".lock", int(st.Uid), int(st.Gid))
+			}
+		}
+	}
+	return nil
 }
 
 // SetTokens gives the middleware the token store; nil turns bearer tokens
