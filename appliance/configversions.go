@@ -120,7 +120,7 @@ func (v *configVersions) record(by, source string) {
 		v.logger.Error("record configuration version", "err", err)
 		return
 	}
-	v.logger.Info("configuration version recorded", "version", nv.Version, "source", source, "by", by)
+	v.logger.Info("configuration version recorded", "version", nv.Version, "how", source, "by", by)
 	v.a.writeAudit(audit.Entry{Event: "config_version", User: by, Result: source, ID: fmt.Sprintf("version %d", nv.Version)})
 }
 

@@ -59,7 +59,10 @@ func Allowed(name string) bool {
 type BundleError struct {
 	Entry  string
 	Reason string
+	Err    error // the read error behind Reason, if any
 }
+
+func (e *BundleError) Unwrap() error { return e.Err }
 
 func (e *BundleError) Error() string {
 	if e.Entry == "" {
@@ -94,7 +97,7 @@ func Extract(r io.Reader, dst string) error {
 			break
 		}
 		if err != nil {
-			return &BundleError{Reason: "not a tar archive: " + err.Error()}
+			return &BundleError{Reason: "not a tar archive: " + err.Error(), Err: err}
 		}
 		raw := h.Name
 		if strings.Contains(raw, "\\") || strings.ContainsRune(raw, 0) {
@@ -150,7 +153,7 @@ func Extract(r io.Reader, dst string) error {
 			err = cerr
 		}
 		if err != nil {
-			return &BundleError{Entry: raw, Reason: "read: " + err.Error()}
+			return &BundleError{Entry: raw, Reason: "read: " + err.Error(), Err: err}
 		}
 	}
 	if files == 0 {
