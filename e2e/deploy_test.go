@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -270,4 +271,53 @@ func e2eEnv(env []string) map[string]string {
 		}
 	}
 	return out
+}
+
+// TestDeployRollbackConsole: an admin rolls a deploy back from the
+// console's Configuration page in Chromium; the diff of each version is
+// shown; the rollback is a new version, a copy of the one chosen, and the
+// deployed rule is gone.
+func TestDeployRollbackConsole(t *testing.T) {
+	exp, hook := newExporter(t), newWebhook(t)
+	cfg := copyConfig(t, "basic")
+	a := startAppliance(t, cfg, t.TempDir(), basicEnv(exp, hook))
+	requireConsole(t, a)
+	post := func(bundle []byte) deployAnswer {
+		resp, err := http.Post(a.web+"/api/v1/appliance/config", "application/x-tar", bytes.NewReader(bundle))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var ans deployAnswer
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&ans))
+		require.Equal(t, http.StatusOK, resp.StatusCode, ans.Data.Error)
+		return ans
+	}
+	ans := post(bundleOf(t, cfg, map[string]string{"rules/deployed.yml": deployedRules}))
+	require.Equal(t, 2, ans.Data.Version)
+	rules := func() string {
+		_, b := httpGet(a.web + "/api/v1/rules")
+		return string(b)
+	}
+	require.Contains(t, rules(), "e2e-deployed")
+
+	b := newUIBrowser(t, a.web)
+	b.open(t, "#/versions")
+	b.wait(t, 20*time.Second, "version 2 in force", `document.querySelector('#versions-table tr[data-version="2"]').textContent.includes('in force')`)
+	b.wait(t, 10*time.Second, "the diff of version 2", `document.getElementById('version-diff').textContent.includes('+++ b/rules/deployed.yml')`)
+	b.click(t, `button.rollback[data-version="1"]`)
+	b.wait(t, 10*time.Second, "the confirmation", `document.querySelector('dialog[open]')`)
+	b.click(t, `dialog[open] button[type=submit]`)
+	b.wait(t, 20*time.Second, "version 3 in force", `document.querySelector('#versions-table tr[data-version="3"]') && document.querySelector('#versions-table tr[data-version="3"]').textContent.includes('in force')`)
+	b.wait(t, 10*time.Second, "the diff of the rollback", `document.getElementById('version-diff').textContent.includes('--- a/rules/deployed.yml')`)
+	b.screenshot(t, "config-versions-rollback", true)
+
+	var resp struct {
+		Data []configVersion `json:"data"`
+	}
+	getJSON(t, a.web+"/api/v1/appliance/config/versions", &resp)
+	require.Equal(t, 3, activeVersion(resp.Data))
+	require.Equal(t, "rollback", resp.Data[0].Source)
+	require.Equal(t, 1, resp.Data[0].RollbackOf)
+	require.NotContains(t, rules(), "e2e-deployed", "the rollback is in force")
+	_, audit := httpGet(a.web + "/api/v1/appliance/audit?event=config_rollback")
+	require.Contains(t, string(audit), `"id":"version 3"`)
 }
