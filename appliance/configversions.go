@@ -129,6 +129,13 @@ func (v *configVersions) record(by, source string) {
 func (v *configVersions) reload(by string) error {
 	v.mtx.Lock()
 	defer v.mtx.Unlock()
+	if dir := v.a.reloads.Sources().Dir; dir != v.a.opts.ConfigDir {
+		// An operator who edited --config.dir and sent SIGHUP must learn
+		// why nothing changed.
+		act, _ := v.store.Active()
+		v.logger.Warn("reloading the deployed configuration version; the files of --config.dir are not read while a deployed version is in force (deploy them to apply them)",
+			"version", act.Version, "dir", dir, "config_dir", v.a.opts.ConfigDir)
+	}
 	if err := v.a.reloads.Reload(by); err != nil {
 		return err
 	}
@@ -179,6 +186,9 @@ func (v *configVersions) failure(result string, err error, dirs ...string) (int,
 // dryRun, applies it as a new version, rolling back if the reload fails or
 // readiness does not return.
 func (v *configVersions) Deploy(ctx context.Context, by string, body io.Reader, dryRun bool) (int, DeployResult) {
+	if code, res, ok := v.started(); !ok {
+		return code, res
+	}
 	v.mtx.Lock()
 	defer v.mtx.Unlock()
 	stage, err := v.store.Stage()
@@ -200,8 +210,25 @@ func (v *configVersions) Deploy(ctx context.Context, by string, body io.Reader, 
 	return v.validateAndApply(by, stage, versions.SourceDeploy, 0, dryRun)
 }
 
+// started refuses a deploy before the first configuration is applied (the
+// TSDB may still replay its WAL) or while the appliance stops, as a reload
+// would wait or fail then.
+func (v *configVersions) started() (int, DeployResult, bool) {
+	select {
+	case <-v.a.stopping:
+		return http.StatusServiceUnavailable, DeployResult{Result: "error", Error: ErrStopping.Error()}, false
+	case <-v.a.configLoaded:
+		return 0, DeployResult{}, true
+	default:
+		return http.StatusServiceUnavailable, DeployResult{Result: "error", Error: "the appliance is starting: retry once /-/ready answers 200"}, false
+	}
+}
+
 // Rollback applies the configuration of version n again, as a new version.
 func (v *configVersions) Rollback(by string, n int) (int, DeployResult) {
+	if code, res, ok := v.started(); !ok {
+		return code, res
+	}
 	v.mtx.Lock()
 	defer v.mtx.Unlock()
 	if _, err := v.store.Get(n); err != nil {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -320,4 +321,86 @@ func TestDeployRollbackConsole(t *testing.T) {
 	require.NotContains(t, rules(), "e2e-deployed", "the rollback is in force")
 	_, audit := httpGet(a.web + "/api/v1/appliance/audit?event=config_rollback")
 	require.Contains(t, string(audit), `"id":"version 3"`)
+}
+
+// TestConfigVersionsFromReloadAndUpgrade: a file edit applied by POST
+// /-/reload or SIGHUP is a version with its author and diff (a reload that
+// changes nothing is not); defaults that changed at start (a package
+// upgrade) are a version by "package"; once a bundle is deployed, SIGHUP
+// re-reads the deployed version and the files of --config.dir are not read.
+func TestConfigVersionsFromReloadAndUpgrade(t *testing.T) {
+	exp, hook := newExporter(t), newWebhook(t)
+	cfg, data := copyConfig(t, "basic"), t.TempDir()
+	env := basicEnv(exp, hook)
+	a := startAppliance(t, cfg, data, env)
+	list := func(a *appliance) []configVersion {
+		var resp struct {
+			Data []configVersion `json:"data"`
+		}
+		getJSON(t, a.web+"/api/v1/appliance/config/versions", &resp)
+		return resp.Data
+	}
+	reload := func(a *appliance) {
+		resp, err := http.Post(a.web+"/-/reload", "", nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	require.Len(t, list(a), 1)
+	rulePath := filepath.Join(cfg, "rules", "e2e.yml")
+	good, err := os.ReadFile(rulePath)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(rulePath, append(good, []byte("# edited for the reload version\n")...), 0o644))
+	reload(a)
+	vs := list(a)
+	require.Len(t, vs, 2)
+	require.Equal(t, "reload", vs[0].Source)
+	require.Equal(t, "api", vs[0].Author)
+	require.True(t, vs[0].Active)
+	var one struct {
+		Data configVersion `json:"data"`
+	}
+	getJSON(t, a.web+"/api/v1/appliance/config/versions/2", &one)
+	require.Contains(t, one.Data.Diff, "+# edited for the reload version")
+	reload(a)
+	require.Len(t, list(a), 2, "a reload that changes nothing is no version")
+
+	require.NoError(t, os.WriteFile(rulePath, append(good, []byte("# edited for SIGHUP\n")...), 0o644))
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGHUP))
+	waitFor(t, 10*time.Second, "a version from SIGHUP", func() bool { return len(list(a)) == 3 })
+	require.Equal(t, "signal", list(a)[0].Author)
+
+	// The previous package shipped other defaults: restart on a version
+	// whose embedded layer differs.
+	a.stop()
+	vfile := filepath.Join(data, "config-versions", "3", "version.json")
+	raw, err := os.ReadFile(vfile)
+	require.NoError(t, err)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(raw, &v))
+	v["embeddedDigest"] = "an older package"
+	v["files"].(map[string]any)["templates/common.tmpl"] = "0000"
+	raw, err = json.Marshal(v)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(vfile, raw, 0o640))
+	a = startAppliance(t, cfg, data, env)
+	vs = list(a)
+	require.Len(t, vs, 4)
+	require.Equal(t, "upgrade", vs[0].Source)
+	require.Equal(t, "package", vs[0].Author)
+
+	// Deployed: SIGHUP re-reads the deployed version, not --config.dir.
+	resp, err := http.Post(a.web+"/api/v1/appliance/config", "application/x-tar", bytes.NewReader(bundleOf(t, cfg, map[string]string{"rules/deployed.yml": deployedRules})))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, os.WriteFile(rulePath, good, 0o644))
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGHUP))
+	waitFor(t, 10*time.Second, "the SIGHUP's warning", func() bool {
+		return strings.Contains(a.logs.String(), "files of --config.dir are not read while a deployed version is in force")
+	})
+	require.Len(t, list(a), 5, "nothing new: the deployed version is in force")
+	_, rules := httpGet(a.web + "/api/v1/rules")
+	require.Contains(t, string(rules), "e2e-deployed")
+	require.Contains(t, string(rules), filepath.Join(data, "config-versions", "5", "dir", "rules", "e2e.yml"), "the deployed files, not --config.dir")
 }
