@@ -230,6 +230,8 @@ func TestDeployStagingProduction(t *testing.T) {
 	require.NoError(t, tw.Close())
 	code, ans = staging.deploy(t, toks["staging"], big.Bytes(), "")
 	require.Equal(t, http.StatusRequestEntityTooLarge, code, ans.Data.Error)
+	code, body = staging.bearer(t, toks["staging"], "POST", staging.web+"/api/v1/appliance/config", []byte(`{}`), map[string]string{"Content-Type": "application/json"})
+	require.Equal(t, http.StatusUnsupportedMediaType, code, body)
 	require.Len(t, staging.versions(t), 2)
 
 	// Valid but the reload fails (remote write's CA file is read when the

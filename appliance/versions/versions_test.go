@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,20 @@ func TestExtractRefusesHostileBundles(t *testing.T) {
 			}
 		})
 	}
+	// A gzip bomb: 36 MiB of files in a few kilobytes.
+	var bomb []entry
+	for i := range 9 {
+		bomb = append(bomb, entry{name: fmt.Sprintf("rules/bomb%d.yml", i), body: strings.Repeat("#", MaxFileBytes)})
+	}
+	b := tarOf(t, true, bomb...)
+	require.Less(t, len(b), 1<<20)
+	require.ErrorContains(t, Extract(bytes.NewReader(b), t.TempDir()), "larger than 33554432 bytes in all")
+	var many []entry
+	for i := range MaxFiles + 1 {
+		many = append(many, entry{name: fmt.Sprintf("targets/t%d.yml", i), body: "[]\n"})
+	}
+	require.ErrorContains(t, Extract(bytes.NewReader(tarOf(t, true, many...)), t.TempDir()), "more than 2000 files")
+
 	_, err := os.Stat("/tmp/escape.yml")
 	require.True(t, os.IsNotExist(err))
 	err = Extract(strings.NewReader("not a tar at all, just text that is long enough to be read as a header block............................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................"), t.TempDir())
