@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -40,6 +41,17 @@ func registerTokens(app *kingpin.Application) *tokenCommands {
 }
 
 func (t *tokenCommands) run(cmd, dataDir string, stdout, stderr io.Writer) (int, bool) {
+	switch cmd {
+	case t.create.FullCommand(), t.list.FullCommand(), t.revoke.FullCommand():
+	default:
+		return 0, false
+	}
+	// A token written where the appliance does not look would be silently
+	// useless: the data directory must exist already.
+	if fi, err := os.Stat(dataDir); err != nil || !fi.IsDir() {
+		fmt.Fprintf(stderr, "token: data directory %s not found: set --storage.path to the appliance's (packages: /var/lib/smm-appliance, image: /data)\n", dataDir)
+		return 1, true
+	}
 	store := auth.NewTokenStore(filepath.Join(dataDir, auth.TokensFile))
 	switch cmd {
 	case t.create.FullCommand():
@@ -54,7 +66,7 @@ func (t *tokenCommands) run(cmd, dataDir string, stdout, stderr io.Writer) (int,
 		if !tok.Expires.IsZero() {
 			exp = tok.Expires.Format(time.RFC3339)
 		}
-		fmt.Fprintf(stderr, "token %s (%s) created; it expires %s. It is shown only now: keep it in a file readable only by its user.\n", tok.Name, tok.Role, exp)
+		fmt.Fprintf(stderr, "token %s (%s) created in %s; it expires %s. It is shown only now: keep it in a file readable only by its user.\n", tok.Name, tok.Role, store.Path(), exp)
 		return 0, true
 	case t.list.FullCommand():
 		toks, err := store.List()
