@@ -42,6 +42,8 @@ type configVersions struct {
 	// readyTimeout is how long a deploy waits for readiness after its
 	// reload before rolling back.
 	readyTimeout time.Duration
+	// ready names the parts not ready (Appliance.notReady; tests stub it).
+	ready func() []string
 
 	mtx sync.Mutex // one deploy, rollback or recorded reload at a time
 }
@@ -53,7 +55,7 @@ func openVersions(a *Appliance, dataDir string) (*configVersions, string, error)
 	if err != nil {
 		return nil, "", fmt.Errorf("open configuration versions: %w", err)
 	}
-	v := &configVersions{a: a, store: st, logger: a.logger.With("component", "versions"), readyTimeout: 15 * time.Second}
+	v := &configVersions{a: a, store: st, logger: a.logger.With("component", "versions"), readyTimeout: 15 * time.Second, ready: a.notReady}
 	act, ok := st.Active()
 	if !ok || !act.Deployed {
 		return v, "", nil
@@ -312,7 +314,7 @@ func (v *configVersions) validateAndApply(by, stage, source string, rollbackOf i
 func (v *configVersions) waitReady() error {
 	deadline := time.Now().Add(v.readyTimeout)
 	for {
-		parts := v.a.notReady()
+		parts := v.ready()
 		if len(parts) == 0 {
 			return nil
 		}
