@@ -248,14 +248,20 @@ func TestDeployStagingProduction(t *testing.T) {
 	require.Equal(t, "rolled_back", vs[0].Result)
 	require.Contains(t, staging.ruleGroups(t), "e2e-deployed", "version 2 is still in force")
 
-	// Across a restart, version 2 stays in force.
+	// Across a restart, version 2 stays in force; a token made by the CLI
+	// while the appliance is stopped works once it runs.
 	staging.stop()
+	offline := cliToken(t, staging.dataDir, "offline", "viewer")
 	restarted := &securedAppliance{appliance: startApplianceReady(t, staging.cfg, staging.dataDir, e2eEnv(staging.cmd.Env), func(a *appliance) bool {
 		code, _, err := staging.cl.try("GET", a.web+"/-/ready", "admin1", staging.passwords["admin1"], nil, nil)
 		return err == nil && code == http.StatusOK
 	}, "--web.config.file="+filepath.Join(staging.cfg, "web.yml")), cl: staging.cl, pool: staging.pool, cfg: staging.cfg, passwords: staging.passwords}
 	require.Equal(t, 2, activeVersion(restarted.versions(t)))
 	require.Contains(t, restarted.ruleGroups(t), "e2e-deployed")
+	code, _ = restarted.bearer(t, offline, "GET", restarted.web+"/api/v1/rules", nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	code, ans = restarted.deploy(t, toks["staging"], bundleOf(t, local, nil), "?dry_run=true")
+	require.Equal(t, http.StatusOK, code, "tokens survive the restart: %s", ans.Data.Error)
 
 	// Promote to production with the seed's command.
 	out, errOut, err = seed("production")
@@ -323,6 +329,28 @@ func TestDeployRollbackConsole(t *testing.T) {
 	require.NotContains(t, rules(), "e2e-deployed", "the rollback is in force")
 	_, audit := httpGet(a.web + "/api/v1/appliance/audit?event=config_rollback")
 	require.Contains(t, string(audit), `"id":"version 3"`)
+
+	// API tokens in the console: created (the secret shown once, and it
+	// works), then revoked (and refused).
+	b.typeInto(t, "#token-name", "from-ui")
+	b.click(t, "#token-form button[type=submit]")
+	b.wait(t, 10*time.Second, "the new token's secret", `document.getElementById('token-secret') && document.getElementById('token-secret').textContent.includes('smmat_')`)
+	secret := eval[string](t, b, `document.querySelector('#token-secret code').textContent`)
+	tokGet := func() int {
+		req, err := http.NewRequest("GET", a.web+"/api/v1/appliance/whoami", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, tokGet())
+	b.click(t, `#tokens-table tr[data-token="from-ui"] button.revoke`)
+	b.wait(t, 10*time.Second, "the confirmation", `document.querySelector('dialog[open]')`)
+	b.click(t, `dialog[open] button[type=submit]`)
+	b.wait(t, 10*time.Second, "the token gone", `!document.querySelector('#tokens-table tr[data-token="from-ui"]')`)
+	require.Equal(t, http.StatusUnauthorized, tokGet(), "revoked in the console")
 }
 
 // TestConfigVersionsFromReloadAndUpgrade: a file edit applied by POST
