@@ -80,6 +80,7 @@ type Appliance struct {
 	console    *console.Console
 	escalation *escalation.Engine
 	reloads    *coordinator
+	versions   *configVersions // configuration versions and deploys (configversions.go)
 	auth       *auth.Authorizer
 	audit      *audit.Log
 	peer       *cluster.Peer
@@ -143,6 +144,15 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	sources := configfiles.Sources{Dir: o.ConfigDir, EmbeddedDir: filepath.Join(o.StoragePath, embeddedDir)}
 	if err := configfiles.Materialize(configs.FS, sources.EmbeddedDir); err != nil {
 		return nil, fmt.Errorf("write embedded configuration: %w", err)
+	}
+	// A deployed configuration version, if one is in force, replaces
+	// --config.dir (configversions.go).
+	var deployedDir string
+	if a.versions, deployedDir, err = openVersions(a, o.StoragePath); err != nil {
+		return nil, err
+	}
+	if deployedDir != "" {
+		sources.Dir = deployedDir
 	}
 
 	// Listeners first, serving only /-/healthy until the web actor runs:
@@ -315,6 +325,11 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		},
 	})
 
+	// API tokens (Authorization: Bearer) on both listeners; the file is
+	// re-read when the CLI changes it.
+	tokens := auth.NewTokenStore(filepath.Join(o.StoragePath, auth.TokensFile))
+	a.auth.SetTokens(tokens)
+
 	// The reload path. prepare completes and checks a loaded set before
 	// any part sees it; the subscribers then apply it in this order.
 	a.reloads.prepare = func(set *configfiles.Set) error {
@@ -398,11 +413,11 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Ready:      a.notReady,
 		Reload:     a.Reload,
 		LastReload: a.reloads.Last,
-		Appliance: web.WithEscalations((&web.ApplianceAPI{
+		Appliance: a.configAPI(tokens).Wrap(web.WithEscalations((&web.ApplianceAPI{
 			Console: a.console,
 			Status:  a.status,
 			Audit:   a.audit,
-		}).Handler(), a.escalation.Positions),
+		}).Handler(), a.escalation.Positions)),
 		Auth: a.auth,
 	}
 	return a, nil
@@ -434,7 +449,7 @@ func (a *Appliance) Reload(by string) error {
 	case <-a.stopping:
 		return ErrStopping
 	}
-	return a.reloads.Reload(by)
+	return a.versions.reload(by)
 }
 
 // writeAudit records an audit entry; failing to is logged, never fatal.
@@ -559,6 +574,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 				}
 				return fmt.Errorf("initial configuration: %w", err)
 			}
+			a.versions.record("start", "start")
 			close(a.configLoaded)
 			logger.Info("SMM appliance ready", "web", a.web.Addr().String(), "alertmanager", a.web.AlertmanagerAddr().String())
 			<-cancel

@@ -146,6 +146,48 @@ func (c *coordinator) Reload(by string) error {
 	return c.finish(by, start, set, c.apply(set, err))
 }
 
+// ReloadFrom is Reload with dir as the operator's configuration directory
+// in place of the one in force (a deployed version, configversions.go); on
+// success dir stays in force for later reloads (SIGHUP), on failure the
+// previous directory and configuration do.
+func (c *coordinator) ReloadFrom(by, dir string) error {
+	c.mtx.Lock()
+	defer c.mtx.Unlock()
+	if c.stopped {
+		return ErrStopping
+	}
+	start := time.Now()
+	prev := c.loader.Sources.Dir
+	c.loader.Sources.Dir = dir
+	set, err := c.Load()
+	if err = c.finish(by, start, set, c.apply(set, err)); err != nil {
+		c.loader.Sources.Dir = prev
+	}
+	return err
+}
+
+// LoadFrom loads and validates the configuration with dir as the
+// operator's directory, touching nothing: a deploy's validation, the same
+// loader and checks as a reload.
+func (c *coordinator) LoadFrom(dir string) (*configfiles.Set, error) {
+	c.mtx.Lock()
+	l := c.loader
+	c.mtx.Unlock()
+	l.Sources.Dir = dir
+	set, err := l.Load()
+	if err == nil && c.prepare != nil {
+		err = c.prepare(set)
+	}
+	return set, err
+}
+
+// Sources are the configuration layers in force.
+func (c *coordinator) Sources() configfiles.Sources {
+	c.mtx.Lock()
+	defer c.mtx.Unlock()
+	return c.loader.Sources
+}
+
 // Apply applies a set loaded earlier by Load (or the error loading it).
 func (c *coordinator) Apply(by string, set *configfiles.Set, loadErr error) error {
 	c.mtx.Lock()

@@ -48,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	tools := registerTools(app)
 	hashCmd := app.Command("hash-password", "Read a password on standard input and print its bcrypt hash for basic_auth_users in --web.config.file.")
 	initAuthCmd := registerInitAuth(app)
+	tokenCmds := registerTokens(app)
+	deployCmd := registerDeploy(app)
 
 	cmd, err := app.Parse(args)
 	if terminated {
@@ -62,11 +64,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if code, ok := tools.run(cmd, opts, stdout, stderr); ok {
 		return code
 	}
+	if code, ok := tokenCmds.run(cmd, opts.StoragePath, stdout, stderr); ok {
+		return code
+	}
 	switch cmd {
 	case checkConfigCmd.FullCommand():
 		return checkConfig(opts, stdout, stderr)
 	case hashCmd.FullCommand():
 		return hashPassword(os.Stdin, stdout, stderr)
+	case deployCmd.cmd.FullCommand():
+		return deployCmd.run(opts.ConfigDir, stdout, stderr)
 	case initAuthCmd.cmd.FullCommand():
 		return initAuthCmd.run(opts.WebConfigFile, stdout, stderr)
 	case runCmd.FullCommand():

@@ -66,6 +66,7 @@ type Authorizer struct {
 	cache    map[string]bool   // sha256(user, hash, password) -> ok
 	limiters map[string]*rate.Limiter
 	failures map[string]*rate.Limiter // failed logins per client
+	tokens   *TokenStore              // API tokens (tokens.go); nil: none
 }
 
 // New builds the middleware. With no web config file, or one without users,
@@ -178,6 +179,9 @@ type Identity struct {
 	Role Role   `json:"role"`
 	// Enabled is false when no users are configured (everyone is admin).
 	Enabled bool `json:"authEnabled"`
+	// Token names the API token the request came with (tokens.go).
+	Token  string   `json:"token,omitempty"`
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // FromContext returns the caller of a request that passed the middleware.
@@ -221,7 +225,13 @@ func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		id := Identity{Role: RoleAdmin}
-		if len(users) > 0 {
+		if tok, isBearer := bearer(r); isBearer {
+			// An API token (tokens.go), checked even with no users
+			// configured: a credential that was sent is never ignored.
+			if id, ok = a.tokenIdentity(w, r, tok); !ok {
+				return
+			}
+		} else if len(users) > 0 {
 			id = Identity{Role: cfg.AnonymousRole, Enabled: true}
 			if user, pass, ok := r.BasicAuth(); ok {
 				client := clientAddr(r)
@@ -240,7 +250,7 @@ func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 				id = Identity{User: user, Role: cfg.RoleOf(user), Enabled: true}
 			}
 		}
-		if id.Role < need {
+		if id.Role < need && !scopeAllows(id, r) {
 			if id.User == "" {
 				unauthorized(w)
 				return

@@ -163,6 +163,17 @@ var routes = []route{
 	{"GET", "/api/v1/appliance/escalations", RoleViewer, false},
 	{"GET", "/api/v1/appliance/whoami", RoleViewer, false},
 	{"GET", "/api/v1/appliance/audit", RoleAdmin, false},
+	// Configuration deploys and versions (web/config_api.go): versions
+	// carry the files, so reading them is an admin's read too. A token
+	// with the config scope may deploy and roll back (tokens.go).
+	{"POST", "/api/v1/appliance/config", RoleAdmin, false},
+	{"GET", "/api/v1/appliance/config/versions", RoleAdmin, false},
+	{"GET", "/api/v1/appliance/config/versions/*", RoleAdmin, false},
+	{"POST", "/api/v1/appliance/config/versions/*/rollback", RoleAdmin, false},
+	// API tokens: listed, created and revoked by admins.
+	{"GET", "/api/v1/appliance/tokens", RoleAdmin, false},
+	{"POST", "/api/v1/appliance/tokens", RoleAdmin, false},
+	{"DELETE", "/api/v1/appliance/tokens/*", RoleAdmin, false},
 
 	// Alertmanager v1: the two reads the appliance answers, and the routes
 	// Alertmanager answers 410 Gone.

@@ -11,6 +11,7 @@ import queryPage from './pages/query.js';
 import notificationsPage from './pages/notifications.js';
 import statusPage from './pages/status.js';
 import escalationPage from './pages/escalation.js';
+import versionsPage from './pages/versions.js';
 
 const pages = {
   alerts: { title: 'Alerts', make: alertsPage },
@@ -21,6 +22,7 @@ const pages = {
   notifications: { title: 'Notifications', make: notificationsPage },
   escalation: { title: 'Escalation', make: escalationPage },
   status: { title: 'Status', make: statusPage },
+  versions: { title: 'Configuration', make: versionsPage },
 };
 
 export const REFRESH_MS = 10000;
