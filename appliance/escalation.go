@@ -13,6 +13,11 @@ import (
 	"github.com/smm-architect/smm-appliance/appliance/configfiles"
 )
 
+// CheckSet runs the checks a loaded configuration must pass beyond the
+// loader's own, the ones the reload path runs before any part sees it, so
+// that `check config` refuses what a start or reload would refuse.
+func CheckSet(set *configfiles.Set) error { return checkEscalationRoutes(set) }
+
 // checkEscalationRoutes refuses a configuration whose alertmanager.yml
 // would not deliver an escalation step to the step's receiver. The engine
 // only labels copies (escalated="true", escalation_chain="c",

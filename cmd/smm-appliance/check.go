@@ -33,6 +33,9 @@ func checkConfig(opts appliance.Options, stdout, stderr io.Writer) int {
 	src := configfiles.Sources{Dir: opts.ConfigDir, EmbeddedDir: embedded}
 	// The same lookup and web config as `run`: what passes here starts.
 	set, err := configfiles.Loader{Sources: src, Lookup: appliance.LookupEnv(opts.Environment), WebConfigFile: opts.WebConfigFile}.Load()
+	if err == nil {
+		err = appliance.CheckSet(set)
+	}
 	if err == nil && opts.WebConfigFile != "" {
 		// TLS settings (certificate and key readable and matching); the
 		// loader checks the users.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/smm-architect/smm-appliance/configs"
 	"github.com/smm-architect/smm-appliance/web/auth"
 )
 
@@ -165,4 +166,26 @@ func TestInitAuth(t *testing.T) {
 	require.Contains(t, errOut.String(), "--web.config.file is required")
 	require.Equal(t, 1, run([]string{"init-auth", "--web.config.file=" + filepath.Join(dir, "g.yml"), "--group=no-such-group-here"}, &out, &errOut))
 	require.NoFileExists(t, filepath.Join(dir, "g.yml"))
+}
+
+// TestCheckConfigEscalationRoutes: check config refuses, as a start or
+// reload would, an escalation step whose copies alertmanager.yml does not
+// route to the step's receiver (they would reach the team's receivers).
+func TestCheckConfigEscalationRoutes(t *testing.T) {
+	shipped, err := configs.FS.ReadFile("alertmanager.yml")
+	require.NoError(t, err)
+	am := strings.Replace(string(shipped), "\nreceivers:\n", "\nreceivers:\n  - name: database-secondary\n", 1)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "alertmanager.yml"), []byte(am), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "appliance.yml"), []byte(`escalation:
+  chains:
+    - name: critical-database
+      matchers: ['severity="critical"', 'team="database"']
+      steps:
+        - after: 10m
+          receiver: database-secondary
+`), 0o644))
+	var out, errOut bytes.Buffer
+	require.Equal(t, 1, run([]string{"check", "config", "--config.dir", dir}, &out, &errOut), out.String())
+	require.Contains(t, errOut.String(), `escalation chain "critical-database" step 1 sends to receiver "database-secondary", but `+filepath.Join(dir, "alertmanager.yml")+` routes its copies`)
 }
