@@ -399,9 +399,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Reload:     a.Reload,
 		LastReload: a.reloads.Last,
 		Appliance: (&web.ApplianceAPI{
-			Console: a.console,
-			Status:  a.status,
-			Audit:   a.audit,
+			Console:    a.console,
+			Status:     a.status,
+			Audit:      a.audit,
+			Dashboards: a.dashboards,
 		}).Handler(),
 		Auth: a.auth,
 	}

@@ -162,6 +162,8 @@ var routes = []route{
 	{"GET", "/api/v1/appliance/history", RoleViewer, false},
 	{"GET", "/api/v1/appliance/whoami", RoleViewer, false},
 	{"GET", "/api/v1/appliance/audit", RoleAdmin, false},
+	{"GET", "/api/v1/appliance/dashboards", RoleViewer, false},
+	{"GET", "/api/v1/appliance/dashboards/*", RoleViewer, false},
 
 	// Alertmanager v1: the two reads the appliance answers, and the routes
 	// Alertmanager answers 410 Gone.

@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"math"
 	"net/url"
 	"regexp"
 	"strings"
@@ -25,7 +26,7 @@ type AlertRef struct {
 
 // dashboardLink finds the uid and variables of an appliance dashboard URL
 // in a dashboard_url annotation (a template: {{ $externalURL }}/#/dashboards/UID?var-x={{ … }}).
-var dashboardLink = regexp.MustCompile(`#/dashboards/([a-z0-9-]+)(\?[^\s]*)?`)
+var dashboardLink = regexp.MustCompile(`#/dashboards/([a-z0-9-]+)(\?.*)?`)
 
 // LinkedUID returns the uid and variable names a dashboard_url annotation
 // opens, ok false when it is not a link to an appliance dashboard.
@@ -66,11 +67,11 @@ func comparison(e parser.Expr) (query, op string, v float64, ok bool) {
 		return "", "", 0, false
 	}
 	if b.Op.IsComparisonOperator() {
-		if n, isNum := unparen(b.RHS).(*parser.NumberLiteral); isNum {
-			return b.LHS.String(), b.Op.String(), n.Val, true
+		if n, isNum := constant(b.RHS); isNum {
+			return b.LHS.String(), b.Op.String(), n, true
 		}
-		if n, isNum := unparen(b.LHS).(*parser.NumberLiteral); isNum {
-			return b.RHS.String(), flip(b.Op.String()), n.Val, true
+		if n, isNum := constant(b.LHS); isNum {
+			return b.RHS.String(), flip(b.Op.String()), n, true
 		}
 		return "", "", 0, false
 	}
@@ -78,6 +79,40 @@ func comparison(e parser.Expr) (query, op string, v float64, ok bool) {
 		return comparison(b.LHS)
 	}
 	return "", "", 0, false
+}
+
+// constant evaluates a number expression such as 72 * 3600 or 2^30, as
+// thresholds are often written.
+func constant(e parser.Expr) (float64, bool) {
+	switch n := unparen(e).(type) {
+	case *parser.NumberLiteral:
+		return n.Val, true
+	case *parser.UnaryExpr:
+		v, ok := constant(n.Expr)
+		if n.Op == parser.SUB {
+			v = -v
+		}
+		return v, ok
+	case *parser.BinaryExpr:
+		l, lok := constant(n.LHS)
+		r, rok := constant(n.RHS)
+		if !lok || !rok {
+			return 0, false
+		}
+		switch n.Op {
+		case parser.ADD:
+			return l + r, true
+		case parser.SUB:
+			return l - r, true
+		case parser.MUL:
+			return l * r, true
+		case parser.DIV:
+			return l / r, true
+		case parser.POW:
+			return math.Pow(l, r), true
+		}
+	}
+	return 0, false
 }
 
 func unparen(e parser.Expr) parser.Expr {
