@@ -19,6 +19,9 @@ type AlertRef struct {
 	Query     string            `json:"query"`               // the value compared, or Expr when there is no comparison
 	Op        string            `json:"op,omitempty"`        // >, <, >=, <=, == or !=
 	Threshold *float64          `json:"threshold,omitempty"` // the number Query is compared with
+	// ThresholdQuery is the expression Query is compared with when that is
+	// not a number (spend > weekly allocation).
+	ThresholdQuery string `json:"thresholdQuery,omitempty"`
 	For       string            `json:"for,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"` // the rule's static labels (severity, team)
 	Vars      []string          `json:"vars,omitempty"`   // variables its URL sets (var-NAME)
@@ -54,31 +57,41 @@ func NewAlertRef(name, expr string) AlertRef {
 	if err != nil {
 		return ref
 	}
-	if q, op, v, ok := comparison(e); ok {
-		ref.Query, ref.Op, ref.Threshold = q, op, &v
+	if c, ok := comparison(e); ok {
+		ref.Query, ref.Op, ref.Threshold, ref.ThresholdQuery = c.query, c.op, c.value, c.other
 	}
 	return ref
 }
 
-func comparison(e parser.Expr) (query, op string, v float64, ok bool) {
-	e = unparen(e)
-	b, isBin := e.(*parser.BinaryExpr)
-	if !isBin {
-		return "", "", 0, false
-	}
-	if b.Op.IsComparisonOperator() {
-		if n, isNum := constant(b.RHS); isNum {
-			return b.LHS.String(), b.Op.String(), n, true
+type compared struct {
+	query, op, other string
+	value            *float64
+}
+
+// comparison finds the first comparison of e: at the top, in the left
+// operand of and/or/unless, or in the first argument of label_replace and
+// label_join (the TSDBFailures shape).
+func comparison(e parser.Expr) (compared, bool) {
+	switch x := unparen(e).(type) {
+	case *parser.BinaryExpr:
+		if x.Op.IsComparisonOperator() {
+			if n, isNum := constant(x.RHS); isNum {
+				return compared{query: x.LHS.String(), op: x.Op.String(), value: &n}, true
+			}
+			if n, isNum := constant(x.LHS); isNum {
+				return compared{query: x.RHS.String(), op: flip(x.Op.String()), value: &n}, true
+			}
+			return compared{query: x.LHS.String(), op: x.Op.String(), other: x.RHS.String()}, true
 		}
-		if n, isNum := constant(b.LHS); isNum {
-			return b.RHS.String(), flip(b.Op.String()), n, true
+		if x.Op.IsSetOperator() {
+			return comparison(x.LHS)
 		}
-		return "", "", 0, false
+	case *parser.Call:
+		if (x.Func.Name == "label_replace" || x.Func.Name == "label_join") && len(x.Args) > 0 {
+			return comparison(x.Args[0])
+		}
 	}
-	if b.Op.IsSetOperator() {
-		return comparison(b.LHS)
-	}
-	return "", "", 0, false
+	return compared{}, false
 }
 
 // constant evaluates a number expression such as 72 * 3600 or 2^30, as

@@ -19,14 +19,25 @@ func TestNewAlertRef(t *testing.T) {
 		{"sum(rate(a[5m])) / sum(rate(b[5m])) > 0.05", "sum(rate(a[5m])) / sum(rate(b[5m]))", ">", ptr(0.05)},
 		{"0.8 > smm_canary_quality_score", "smm_canary_quality_score", "<", ptr(0.8)},
 		{"vector(1)", "vector(1)", "", nil},
-		{"a > b", "a > b", "", nil},
+		{"label_replace(increase(x[3h]) > 0, \"f\", \"c\", \"\", \"\") or label_replace(y > 0, \"f\", \"w\", \"\", \"\")", "increase(x[3h])", ">", ptr(0)},
 		{"not promql (", "not promql (", "", nil},
 	} {
 		r := NewAlertRef("A", tc.expr)
+		require.Empty(t, r.ThresholdQuery)
 		require.Equal(t, tc.query, r.Query, tc.expr)
 		require.Equal(t, tc.op, r.Op, tc.expr)
 		require.Equal(t, tc.threshold, r.Threshold, tc.expr)
 	}
+}
+
+// TestNewAlertRefAgainstSeries: a comparison with another expression keeps
+// it, to be drawn as the threshold.
+func TestNewAlertRefAgainstSeries(t *testing.T) {
+	r := NewAlertRef("A", "delta(spent[24h]) * 7 > weekly")
+	require.Equal(t, "delta(spent[1d]) * 7", r.Query, "as PromQL prints it")
+	require.Equal(t, "weekly", r.ThresholdQuery)
+	require.Equal(t, ">", r.Op)
+	require.Nil(t, r.Threshold)
 }
 
 func ptr(v float64) *float64 { return &v }

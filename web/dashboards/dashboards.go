@@ -239,7 +239,7 @@ func Expand(expr string, values map[string]string) string {
 			return ".*"
 		}
 		// Inside a PromQL string: the regex escapes' backslashes doubled.
-		return strings.ReplaceAll(regexp.QuoteMeta(v), `\`, `\\`)
+		return strings.ReplaceAll(strings.ReplaceAll(regexp.QuoteMeta(v), `\`, `\\`), `"`, `\"`)
 	})
 }
 

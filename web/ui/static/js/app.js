@@ -10,6 +10,7 @@ import targetsPage from './pages/targets.js';
 import queryPage from './pages/query.js';
 import notificationsPage from './pages/notifications.js';
 import statusPage from './pages/status.js';
+import dashboardsPage from './pages/dashboards.js';
 
 const pages = {
   alerts: { title: 'Alerts', make: alertsPage },
@@ -17,6 +18,7 @@ const pages = {
   rules: { title: 'Rules', make: rulesPage },
   targets: { title: 'Targets', make: targetsPage },
   query: { title: 'Query', make: queryPage },
+  dashboards: { title: 'Dashboards', make: dashboardsPage },
   notifications: { title: 'Notifications', make: notificationsPage },
   status: { title: 'Status', make: statusPage },
 };
