@@ -48,6 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	tools := registerTools(app)
 	hashCmd := app.Command("hash-password", "Read a password on standard input and print its bcrypt hash for basic_auth_users in --web.config.file.")
 	initAuthCmd := registerInitAuth(app)
+	dashboardsCmd := registerDashboards(app)
 
 	cmd, err := app.Parse(args)
 	if terminated {
@@ -69,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return hashPassword(os.Stdin, stdout, stderr)
 	case initAuthCmd.cmd.FullCommand():
 		return initAuthCmd.run(opts.WebConfigFile, stdout, stderr)
+	case dashboardsCmd.cmd.FullCommand():
+		return dashboardsCmd.run(opts, stdout, stderr)
 	case runCmd.FullCommand():
 	}
 

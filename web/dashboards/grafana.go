@@ -2,7 +2,9 @@ package dashboards
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,37 +174,67 @@ datasources:
 `
 }
 
-// Export writes the dashboards as Grafana JSON to dir/dashboards/UID.json
-// and the two provisioning files to dir/provisioning/. jsonDir is where
-// Grafana will read the JSON files (the provider's path); url is the
-// appliance's URL for the data source.
-func Export(ds []*Dashboard, dir, jsonDir, url string) error {
-	if err := os.MkdirAll(filepath.Join(dir, "dashboards"), 0o755); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "provisioning", "dashboards"), 0o755); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "provisioning", "datasources"), 0o755); err != nil {
-		return fmt.Errorf("export: %w", err)
+// GrafanaFiles are the files of a Grafana export, by slash-separated path:
+// dashboards/UID.json for each dashboard and the two provisioning files,
+// provisioning/dashboards/smm-appliance.yml (reading the JSON files from
+// jsonDir, where Grafana will find them) and
+// provisioning/datasources/smm-appliance.yml (the appliance at url).
+func GrafanaFiles(ds []*Dashboard, jsonDir, url string) (map[string][]byte, error) {
+	out := map[string][]byte{
+		"provisioning/dashboards/smm-appliance.yml":  []byte(ProvisioningDashboards(jsonDir)),
+		"provisioning/datasources/smm-appliance.yml": []byte(ProvisioningDatasource(strings.TrimRight(url, "/"))),
 	}
 	for _, d := range ds {
 		b, err := Grafana(d)
 		if err != nil {
-			return fmt.Errorf("export %s: %w", d.UID, err)
+			return nil, fmt.Errorf("export %s: %w", d.UID, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "dashboards", d.UID+".json"), append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("export %s: %w", d.UID, err)
+		out["dashboards/"+d.UID+".json"] = append(b, '\n')
+	}
+	return out, nil
+}
+
+// Export writes GrafanaFiles into dir.
+func Export(ds []*Dashboard, dir, jsonDir, url string) error {
+	files, err := GrafanaFiles(ds, jsonDir, url)
+	if err != nil {
+		return err
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("export: %w", err)
 		}
-	}
-	files := map[string]string{
-		filepath.Join("provisioning", "dashboards", "smm-appliance.yml"):  ProvisioningDashboards(jsonDir),
-		filepath.Join("provisioning", "datasources", "smm-appliance.yml"): ProvisioningDatasource(strings.TrimRight(url, "/")),
-	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
 	return nil
+}
+
+// ParseFS reads every dashboards/*.yml of fsys (the embedded defaults, for
+// the packages' Grafana export).
+func ParseFS(fsys fs.FS) ([]*Dashboard, error) {
+	names, err := fs.Glob(fsys, "dashboards/*.yml")
+	if err != nil {
+		return nil, err
+	}
+	var ds []*Dashboard
+	var errs []error
+	for _, n := range names {
+		b, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		d, err := Parse(n, b)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ds = append(ds, d)
+	}
+	if err := errors.Join(append(errs, Check(ds))...); err != nil {
+		return nil, err
+	}
+	return ds, nil
 }
