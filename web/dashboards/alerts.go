@@ -14,17 +14,17 @@ import (
 // expression without its final comparison) against Threshold, the series
 // filtered by the alert's labels.
 type AlertRef struct {
-	Name      string            `json:"name"`
-	Expr      string            `json:"expr"`                // the rule's expression
-	Query     string            `json:"query"`               // the value compared, or Expr when there is no comparison
-	Op        string            `json:"op,omitempty"`        // >, <, >=, <=, == or !=
-	Threshold *float64          `json:"threshold,omitempty"` // the number Query is compared with
+	Name      string   `json:"name"`
+	Expr      string   `json:"expr"`                // the rule's expression
+	Query     string   `json:"query"`               // the value compared, or Expr when there is no comparison
+	Op        string   `json:"op,omitempty"`        // >, <, >=, <=, == or !=
+	Threshold *float64 `json:"threshold,omitempty"` // the number Query is compared with
 	// ThresholdQuery is the expression Query is compared with when that is
 	// not a number (spend > weekly allocation).
-	ThresholdQuery string `json:"thresholdQuery,omitempty"`
-	For       string            `json:"for,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"` // the rule's static labels (severity, team)
-	Vars      []string          `json:"vars,omitempty"`   // variables its URL sets (var-NAME)
+	ThresholdQuery string            `json:"thresholdQuery,omitempty"`
+	For            string            `json:"for,omitempty"`
+	Labels         map[string]string `json:"labels,omitempty"` // the rule's static labels (severity, team)
+	Vars           []string          `json:"vars,omitempty"`   // variables its URL sets (var-NAME)
 }
 
 // dashboardLink finds the uid and variables of an appliance dashboard URL

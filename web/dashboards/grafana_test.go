@@ -56,11 +56,11 @@ func TestGrafanaShape(t *testing.T) {
 				} `json:"list"`
 			} `json:"templating"`
 			Panels []struct {
-				Type       string `json:"type"`
-				Datasource struct{ UID string } `json:"datasource"`
+				Type       string                   `json:"type"`
+				Datasource struct{ UID string }     `json:"datasource"`
 				GridPos    struct{ X, Y, W, H int } `json:"gridPos"`
 				Targets    []struct {
-					Expr       string `json:"expr"`
+					Expr       string               `json:"expr"`
 					Datasource struct{ UID string } `json:"datasource"`
 				} `json:"targets"`
 			} `json:"panels"`
