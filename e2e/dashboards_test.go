@@ -103,8 +103,61 @@ func TestDashboards(t *testing.T) {
 	t.Run("dashboard_url of every shipped rule", func(t *testing.T) {
 		checkDashboardURLs(t, a, b, dashboards)
 	})
+
+	t.Run("drop-in dashboard on reload", func(t *testing.T) {
+		// A broken file is refused with its line and the dashboards in
+		// force stay; a good one is served after the reload.
+		require.NoError(t, os.MkdirAll(filepath.Join(cfg, "dashboards"), 0o755))
+		file := filepath.Join(cfg, "dashboards", "team.yml")
+		require.NoError(t, os.WriteFile(file, []byte("uid: team\ntitle: Team\npanels:\n  - title: Up\n    type: stat\n    expr: sum(up\n"), 0o644))
+		code, body := postJSON(t, a.web+"/-/reload", nil)
+		require.NotEqual(t, 200, code, "%s", body)
+		require.Contains(t, string(body), file+`:6: panel "Up": 1:7: parse error: unclosed left parenthesis`)
+		getAPI(t, a.web+"/api/v1/appliance/dashboards", &list)
+		require.Len(t, list, 9)
+
+		require.NoError(t, os.WriteFile(file, []byte("uid: team\ntitle: Team\npanels:\n  - title: Up\n    type: stat\n    expr: sum(up)\n"), 0o644))
+		code, body = postJSON(t, a.web+"/-/reload", nil)
+		require.Equal(t, 200, code, "%s", body)
+		getAPI(t, a.web+"/api/v1/appliance/dashboards", &list)
+		require.Len(t, list, 10)
+		states := renderDashboard(t, b, "#/dashboards/team", 1)
+		require.Equal(t, map[string]string{"Up": "ok"}, states)
+	})
 	require.Empty(t, b.jsErrors())
 	t.Logf("done in %s", time.Since(start).Round(time.Second))
+}
+
+// TestDashboardsCheckConfig: `check config` lists the dashboard files with
+// their origin, and refuses a bad one naming its file and line.
+func TestDashboardsCheckConfig(t *testing.T) {
+	cfg := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(cfg, "dashboards"), 0o755))
+	write := func(name, text string) {
+		require.NoError(t, os.WriteFile(filepath.Join(cfg, "dashboards", name), []byte(text), 0o644))
+	}
+	write("team.yml", "uid: team\ntitle: Team\npanels:\n  - title: Up\n    type: stat\n    expr: sum(up)\n")
+	write("budget.yml", "uid: smm-budget\ntitle: Budget, ours\npanels:\n  - title: Spent\n    type: stat\n    expr: sum(smm_budget_spent_dollars)\n")
+	out, err := exec.Command(binary, "check", "config", "--config.dir", cfg).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, want := range []string{
+		"file dashboards/team.yml: added (" + filepath.Join(cfg, "dashboards/team.yml") + ")",
+		"file dashboards/budget.yml: overridden (" + filepath.Join(cfg, "dashboards/budget.yml") + ")",
+		"file dashboards/agents.yml: embedded (<embedded>/dashboards/agents.yml)",
+		"SUCCESS: dashboard " + filepath.Join(cfg, "dashboards/budget.yml") + " is valid (smm-budget, 1 panels, 4 alerts link to it)",
+	} {
+		require.Contains(t, string(out), want)
+	}
+
+	write("team.yml", "uid: smm-agents\ntitle: Team\npanels:\n  - title: Up\n    type: stat\n    expr: rate(up[5m]\n")
+	out, err = exec.Command(binary, "check", "config", "--config.dir", cfg).CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), filepath.Join(cfg, "dashboards/team.yml")+`:6: panel "Up": `)
+	require.Contains(t, string(out), "unclosed left parenthesis")
+	write("team.yml", "uid: smm-agents\ntitle: Team\npanels:\n  - title: Up\n    type: stat\n    expr: up\n")
+	out, err = exec.Command(binary, "check", "config", "--config.dir", cfg).CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), filepath.Join(cfg, "dashboards/team.yml")+`:1: uid "smm-agents" already used by <embedded>/dashboards/agents.yml:4`)
 }
 
 // getAPI reads the data of a {"status":"success","data":…} answer.

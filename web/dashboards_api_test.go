@@ -41,6 +41,14 @@ func TestDashboardsAPI(t *testing.T) {
 	require.Equal(t, "==", alert["op"])
 	require.InDelta(t, 0, alert["threshold"], 0)
 
+	// A dashboard without variables or alerts has empty lists, not null.
+	bare, err := dashboards.Parse("dashboards/y.yml", []byte("uid: y\ntitle: Y\npanels:\n  - title: Up\n    type: table\n    expr: up\n"))
+	require.NoError(t, err)
+	h = (&ApplianceAPI{Dashboards: func() []*dashboards.Dashboard { return []*dashboards.Dashboard{bare} }}).Handler()
+	_, body = get("/api/v1/appliance/dashboards/y")
+	require.Equal(t, []any{}, body["data"].(map[string]any)["variables"])
+	require.Equal(t, []any{}, body["data"].(map[string]any)["alerts"])
+
 	code, _ = get("/api/v1/appliance/dashboards/nope")
 	require.Equal(t, http.StatusNotFound, code)
 }

@@ -101,6 +101,11 @@ func Parse(name string, data []byte) (*Dashboard, error) {
 	}
 	d.File = name
 	d.line = 1
+	// Lists as [] in JSON, never null: the console maps over them.
+	if d.Variables == nil {
+		d.Variables = []Variable{}
+	}
+	d.Alerts = []AlertRef{}
 	if len(root.Content) == 1 {
 		doc := root.Content[0]
 		d.line = keyLine(doc, "uid", doc.Line)
