@@ -345,6 +345,9 @@ func checkDashboardURLs(t *testing.T, a *appliance, b *uiBrowser, dashboards map
 			if alertPanel != "ok" {
 				b.fail(t, "%s: %s: the alert's panel is %q, want data", r.Name, route, alertPanel)
 			}
+			if r.Name == "Watchdog" || r.Name == "SMM_ConnectorHighLatency" {
+				b.screenshot(t, "dashboard-alert-"+r.Name, false)
+			}
 		}
 	}
 	sort.Strings(names)
