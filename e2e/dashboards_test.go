@@ -98,6 +98,12 @@ func TestDashboards(t *testing.T) {
 		}
 		b.screenshot(t, "dashboard-"+uid, true)
 	}
+	// Stat panels take the colour of their threshold step: no connector
+	// down is green, every connector up is above the red step.
+	renderDashboard(t, b, "#/dashboards/smm-connectors?range=1h&refresh=off", len(dashboards["smm-connectors"].Panels))
+	require.Equal(t, "green|green|1h|off", eval[string](t, b, `[document.querySelector('.dash-panel[data-title="Connectors down"]').dataset.color,
+		document.querySelector('.dash-panel[data-title="Connectors up"] .dash-stat').className.includes('th-green') ? 'green' : 'no',
+		document.getElementById('dash-range').value, document.getElementById('dash-refresh').value].join('|')`))
 	t.Logf("%d dashboards rendered after %s", len(uids), time.Since(start).Round(time.Second))
 
 	t.Run("dashboard_url of every shipped rule", func(t *testing.T) {
@@ -344,6 +350,10 @@ func checkDashboardURLs(t *testing.T, a *appliance, b *uiBrowser, dashboards map
 			}
 			if alertPanel != "ok" {
 				b.fail(t, "%s: %s: the alert's panel is %q, want data", r.Name, route, alertPanel)
+			}
+			if r.Name == "SMM_ConnectorHighLatency" {
+				// The alert's panel shows the alert's connector only.
+				require.Equal(t, "1", eval[string](t, b, `document.querySelector('.dash-panel.dash-alert').dataset.series`), route)
 			}
 			if r.Name == "Watchdog" || r.Name == "SMM_ConnectorHighLatency" {
 				b.screenshot(t, "dashboard-alert-"+r.Name, false)

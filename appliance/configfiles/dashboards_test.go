@@ -74,6 +74,27 @@ func TestDashboardDropIns(t *testing.T) {
 	require.Equal(t, Embedded, origins["dashboards/agents.yml"])
 	require.Len(t, set.DashboardWarnings, 4, "the four canary rules")
 	require.Contains(t, set.DashboardWarnings[0], `opens dashboard "smm-canary", which no dashboards/*.yml defines`)
+
+	// A link setting a variable the dashboard lacks is a warning too.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "rules"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules", "mine.yml"), []byte(`groups:
+  - name: mine
+    rules:
+      - alert: Mine
+        expr: vector(1) > 0
+        annotations:
+          dashboard_url: "{{ $externalURL }}/#/dashboards/team-x?var-job={{ $labels.job }}&var-nope=1&alert=Mine"
+`), 0o644))
+	set, err = Loader{Sources: Sources{Dir: dir, EmbeddedDir: emb}, Lookup: env(nil)}.Load()
+	require.NoError(t, err)
+	require.Len(t, set.DashboardWarnings, 5)
+	require.Contains(t, set.DashboardWarnings[4], `rule "Mine": dashboard_url sets var-nope, which dashboard "team-x"`)
+	for _, d := range set.Dashboards {
+		if d.UID == "team-x" {
+			require.Len(t, d.Alerts, 1)
+			require.Equal(t, "vector(1)", d.Alerts[0].Query)
+		}
+	}
 }
 
 // TestDashboardErrors: a bad dashboard fails the load with its file and
@@ -91,6 +112,7 @@ func TestDashboardErrors(t *testing.T) {
 		{"bad type", "x.yml", "uid: x\ntitle: X\npanels:\n  - title: Up\n    type: pie\n    expr: up\n", `x.yml:6: panel "Up": type "pie"`},
 		{"bad variable metric", "x.yml", "uid: x\ntitle: X\nvariables:\n  - name: job\n    metric: 'up{'\npanels:\n  - title: Up\n    type: stat\n    expr: up\n", `x.yml:4: variable "job": metric "up{"`},
 		{"falling thresholds", "x.yml", "uid: x\ntitle: X\npanels:\n  - title: Up\n    type: stat\n    expr: up\n    thresholds: [{color: green}, {value: 5, color: red}, {value: 1, color: yellow}]\n", `x.yml:6: panel "Up": thresholds must rise`},
+		{"bad colour", "x.yml", "uid: x\ntitle: X\npanels:\n  - title: Up\n    type: stat\n    expr: up\n    thresholds: [{color: pink}]\n", `x.yml:6: panel "Up": threshold color "pink"`},
 		{"bad uid", "x.yml", "uid: X Y\ntitle: X\npanels:\n  - title: Up\n    type: stat\n    expr: up\n", `x.yml:1: uid "X Y"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
