@@ -60,8 +60,8 @@ type configFile struct {
 }
 
 // packageConfigs returns the configuration directory as an installation ships
-// it: prometheus.yml, alertmanager.yml, rules/*.yml, templates/* and
-// targets/*.yml from fsys (the SMM defaults embedded in the binary), without
+// it: prometheus.yml, alertmanager.yml, rules/*.yml, dashboards/*.yml,
+// templates/* and targets/*.yml from fsys (the SMM defaults embedded in the binary), without
 // Go files, tests and test data. The target files are replaced by empty lists
 // with the demo targets as a commented example: a fresh install must not scrape,
 // and page about, the simulator's addresses on hosts where nothing listens.
@@ -109,7 +109,7 @@ func shippedConfig(p string) bool {
 	switch path.Dir(p) {
 	case ".":
 		return strings.HasSuffix(base, ".yml")
-	case "rules", "targets":
+	case "rules", "targets", "dashboards":
 		return strings.HasSuffix(base, ".yml")
 	case "templates":
 		return strings.HasSuffix(base, ".tmpl")

@@ -71,7 +71,7 @@ func TestPackageConfigs(t *testing.T) {
 	for _, w := range []string{"prometheus.yml", "alertmanager.yml"} {
 		require.Contains(t, names, w)
 	}
-	for _, dir := range []string{"rules", "templates", "targets"} {
+	for _, dir := range []string{"rules", "templates", "targets", "dashboards"} {
 		require.Contains(t, want, dir)
 		embedded, err := fs.ReadDir(configs.FS, dir)
 		require.NoError(t, err)
