@@ -398,12 +398,11 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Ready:      a.notReady,
 		Reload:     a.Reload,
 		LastReload: a.reloads.Last,
-		Appliance: (&web.ApplianceAPI{
-			Console:    a.console,
-			Status:     a.status,
-			Audit:      a.audit,
-			Dashboards: a.dashboards,
-		}).Handler(),
+		Appliance: web.WithDashboards((&web.ApplianceAPI{
+			Console: a.console,
+			Status:  a.status,
+			Audit:   a.audit,
+		}).Handler(), a.dashboards),
 		Auth: a.auth,
 	}
 	return a, nil

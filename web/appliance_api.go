@@ -13,7 +13,6 @@ import (
 	"github.com/smm-architect/smm-appliance/storage/persist"
 	"github.com/smm-architect/smm-appliance/web/audit"
 	"github.com/smm-architect/smm-appliance/web/auth"
-	"github.com/smm-architect/smm-appliance/web/dashboards"
 )
 
 // ApplianceAPI serves /api/v1/appliance/: alerts with their ack and
@@ -22,8 +21,6 @@ type ApplianceAPI struct {
 	Console *console.Console
 	Status  func() map[string]any
 	Audit   *audit.Log
-	// Dashboards returns the dashboards of the configuration in force.
-	Dashboards func() []*dashboards.Dashboard
 }
 
 // Handler routes the appliance API.
@@ -49,8 +46,6 @@ func (a *ApplianceAPI) Handler() http.Handler {
 		writeAPI(w, http.StatusOK, auth.FromContext(r.Context()), nil)
 	})
 	mux.HandleFunc("GET /api/v1/appliance/audit", a.auditLog)
-	mux.HandleFunc("GET /api/v1/appliance/dashboards", a.listDashboards)
-	mux.HandleFunc("GET /api/v1/appliance/dashboards/{uid}", a.getDashboard)
 	return mux
 }
 

@@ -7,6 +7,22 @@ import (
 	"github.com/smm-architect/smm-appliance/web/dashboards"
 )
 
+// WithDashboards adds GET /api/v1/appliance/dashboards and
+// /api/v1/appliance/dashboards/{uid} to the appliance API next: the
+// dashboards of the configuration in force (current, swapped by a reload).
+func WithDashboards(next http.Handler, current func() []*dashboards.Dashboard) http.Handler {
+	api := dashboardsAPI{current: current}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/appliance/dashboards", api.list)
+	mux.HandleFunc("GET /api/v1/appliance/dashboards/{uid}", api.get)
+	mux.Handle("/", next)
+	return mux
+}
+
+type dashboardsAPI struct {
+	current func() []*dashboards.Dashboard
+}
+
 // dashboardSummary is a dashboard as the list shows it.
 type dashboardSummary struct {
 	UID         string   `json:"uid"`
@@ -19,11 +35,11 @@ type dashboardSummary struct {
 	Alerts      []string `json:"alerts"` // the alerting rules that link to it
 }
 
-// listDashboards serves GET /api/v1/appliance/dashboards: the dashboards
+// list serves GET /api/v1/appliance/dashboards: the dashboards
 // in force, in file order.
-func (a *ApplianceAPI) listDashboards(w http.ResponseWriter, _ *http.Request) {
+func (a dashboardsAPI) list(w http.ResponseWriter, _ *http.Request) {
 	out := []dashboardSummary{}
-	for _, d := range a.dashboards() {
+	for _, d := range a.current() {
 		s := dashboardSummary{UID: d.UID, Title: d.Title, Description: d.Description, Tags: d.Tags, File: d.File, Origin: d.Origin, Panels: len(d.Panels), Alerts: []string{}}
 		for _, al := range d.Alerts {
 			s.Alerts = append(s.Alerts, al.Name)
@@ -33,22 +49,15 @@ func (a *ApplianceAPI) listDashboards(w http.ResponseWriter, _ *http.Request) {
 	writeAPI(w, http.StatusOK, out, nil)
 }
 
-// getDashboard serves GET /api/v1/appliance/dashboards/{uid}: one
+// get serves GET /api/v1/appliance/dashboards/{uid}: one
 // dashboard with its panels, variables and the alerts that link to it.
-func (a *ApplianceAPI) getDashboard(w http.ResponseWriter, r *http.Request) {
+func (a dashboardsAPI) get(w http.ResponseWriter, r *http.Request) {
 	uid := r.PathValue("uid")
-	for _, d := range a.dashboards() {
+	for _, d := range a.current() {
 		if d.UID == uid {
 			writeAPI(w, http.StatusOK, d, nil)
 			return
 		}
 	}
 	writeAPI(w, http.StatusNotFound, nil, fmt.Errorf("no dashboard %q", uid))
-}
-
-func (a *ApplianceAPI) dashboards() []*dashboards.Dashboard {
-	if a.Dashboards == nil {
-		return nil
-	}
-	return a.Dashboards()
 }

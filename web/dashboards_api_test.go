@@ -17,7 +17,7 @@ func TestDashboardsAPI(t *testing.T) {
 	d, err := dashboards.Parse("dashboards/x.yml", []byte("uid: x\ntitle: X\nvariables:\n  - name: job\n    metric: up\npanels:\n  - title: Up\n    type: stat\n    expr: sum(up{job=~\"$job\"})\n"))
 	require.NoError(t, err)
 	d.Alerts = []dashboards.AlertRef{dashboards.NewAlertRef("Down", "up == 0")}
-	h := (&ApplianceAPI{Dashboards: func() []*dashboards.Dashboard { return []*dashboards.Dashboard{d} }}).Handler()
+	h := WithDashboards(http.NotFoundHandler(), func() []*dashboards.Dashboard { return []*dashboards.Dashboard{d} })
 	get := func(path string) (int, map[string]any) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -44,7 +44,7 @@ func TestDashboardsAPI(t *testing.T) {
 	// A dashboard without variables or alerts has empty lists, not null.
 	bare, err := dashboards.Parse("dashboards/y.yml", []byte("uid: y\ntitle: Y\npanels:\n  - title: Up\n    type: table\n    expr: up\n"))
 	require.NoError(t, err)
-	h = (&ApplianceAPI{Dashboards: func() []*dashboards.Dashboard { return []*dashboards.Dashboard{bare} }}).Handler()
+	h = WithDashboards(http.NotFoundHandler(), func() []*dashboards.Dashboard { return []*dashboards.Dashboard{bare} })
 	_, body = get("/api/v1/appliance/dashboards/y")
 	require.Equal(t, []any{}, body["data"].(map[string]any)["variables"])
 	require.Equal(t, []any{}, body["data"].(map[string]any)["alerts"])
