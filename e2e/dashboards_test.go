@@ -360,6 +360,15 @@ func checkDashboardURLs(t *testing.T, a *appliance, b *uiBrowser, dashboards map
 			}
 		}
 	}
+	// The Alerts page links each alert to its dashboard: Watchdog's
+	// Dashboard button carries the appliance's expansion and opens its panel.
+	b.route(t, "#/alerts")
+	b.wait(t, 30*time.Second, "Watchdog's Dashboard button", `[...document.querySelectorAll('.alert-row')].some((r) => r.querySelector('.alertname').textContent === 'Watchdog' && r.querySelector('a.a-dashboard'))`)
+	href := eval[string](t, b, `[...document.querySelectorAll('.alert-row')].find((r) => r.querySelector('.alertname').textContent === 'Watchdog').querySelector('a.a-dashboard').href`)
+	require.Equal(t, expanded["Watchdog"], href)
+	states := renderDashboard(t, b, "#"+strings.SplitN(href, "#", 2)[1], len(dashboards["smm-appliance"].Panels)+1)
+	require.Equal(t, "ok", states["Alert Watchdog: vector(1)"], "%v", states)
+
 	sort.Strings(names)
 	require.GreaterOrEqual(t, seen, 30, "the shipped alerting rules: %v", names)
 	require.GreaterOrEqual(t, real, 1)
