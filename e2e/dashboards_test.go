@@ -104,6 +104,9 @@ func TestDashboards(t *testing.T) {
 	require.Equal(t, "green|green|1h|off", eval[string](t, b, `[document.querySelector('.dash-panel[data-title="Connectors down"]').dataset.color,
 		document.querySelector('.dash-panel[data-title="Connectors up"] .dash-stat').className.includes('th-green') ? 'green' : 'no',
 		document.getElementById('dash-range').value, document.getElementById('dash-refresh').value].join('|')`))
+	// A link to a dashboard that is gone says so, with the way back.
+	b.route(t, "#/dashboards/no-such-dashboard")
+	b.wait(t, 10*time.Second, "missing dashboard message", `document.getElementById('dashboard-missing')`)
 	t.Logf("%d dashboards rendered after %s", len(uids), time.Since(start).Round(time.Second))
 
 	t.Run("dashboard_url of every shipped rule", func(t *testing.T) {

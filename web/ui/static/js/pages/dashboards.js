@@ -238,7 +238,15 @@ function dashboardPage(ctx, uid) {
 
   return {
     async refresh(force) {
-      if (!dash) await build();
+      if (!dash) {
+        try {
+          await build();
+        } catch (e) {
+          if (e.status !== 404) throw e;
+          fill(grid, h('div', { class: 'empty dash-wide', id: 'dashboard-missing' }, `No dashboard "${uid}". `, h('a', { href: '#/dashboards' }, 'All dashboards')));
+          return;
+        }
+      }
       // The app ticks every 10 s; the dashboard's own refresh decides.
       const every = st.refresh === 'off' ? Infinity : (parseDuration(st.refresh) || 30) * 1000;
       if (!force && Date.now() - lastRun < every) return;
