@@ -413,11 +413,11 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Ready:      a.notReady,
 		Reload:     a.Reload,
 		LastReload: a.reloads.Last,
-		Appliance: a.configAPI(tokens).Wrap(web.WithEscalations((&web.ApplianceAPI{
+		Appliance: a.configAPI(tokens).Wrap(web.WithDashboards(web.WithEscalations((&web.ApplianceAPI{
 			Console: a.console,
 			Status:  a.status,
 			Audit:   a.audit,
-		}).Handler(), a.escalation.Positions)),
+		}).Handler(), a.escalation.Positions), a.dashboards)),
 		Auth: a.auth,
 	}
 	return a, nil

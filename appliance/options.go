@@ -62,7 +62,7 @@ type Options struct {
 
 // RegisterFlags defines the run flags, named like Prometheus' own.
 func (o *Options) RegisterFlags(cmd Flagger) {
-	cmd.Flag("config.dir", "Directory with prometheus.yml, alertmanager.yml, rules/, templates/ and targets/. A file present there overrides the embedded SMM default of the same name. Empty: embedded defaults only.").
+	cmd.Flag("config.dir", "Directory with prometheus.yml, alertmanager.yml, rules/, templates/, targets/ and dashboards/. A file present there overrides the embedded SMM default of the same name. Empty: embedded defaults only.").
 		Envar("SMM_CONFIG_DIR").StringVar(&o.ConfigDir)
 	cmd.Flag("storage.path", "Data directory: TSDB, silences, notification log, each in its own subfolder.").
 		Default("data").StringVar(&o.StoragePath)

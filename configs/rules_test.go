@@ -104,7 +104,10 @@ func TestRulesMatchSpec(t *testing.T) {
 
 			require.ElementsMatch(t, []string{"summary", "description", "runbook_url", "dashboard_url"}, slices.Collect(maps.Keys(ann)))
 			require.Equal(t, "https://wiki.smm-architect.com/runbooks/"+a.name, ann["runbook_url"])
-			require.True(t, strings.HasPrefix(ann["dashboard_url"], "https://"), "dashboard_url %q", ann["dashboard_url"])
+			// The appliance's own dashboard for the category, through the
+			// external URL, opened on the alert's panel.
+			require.True(t, strings.HasPrefix(ann["dashboard_url"], "{{ $externalURL }}/#/dashboards/smm-"+a.category+"?"), "dashboard_url %q", ann["dashboard_url"])
+			require.True(t, strings.HasSuffix(ann["dashboard_url"], "alert="+a.name), "dashboard_url %q", ann["dashboard_url"])
 			require.Contains(t, ann["description"], "$value", "the description shows the offending value")
 			require.NotContains(t, r.rule.Expr+ann["summary"]+ann["description"]+ann["dashboard_url"], "${",
 				"the appliance expands ${...} in config files; rule text must not contain it")

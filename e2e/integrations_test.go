@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -217,7 +218,7 @@ func TestIntegrations(t *testing.T) {
 		summary     = "Postgres on " + inst + " is unreachable"
 		description = "The Postgres exporter on " + inst + " cannot connect to the database (pg_up = 0). SMM services that need the database are failing."
 		runbook     = "https://wiki.smm-architect.com/runbooks/SMM_DatabaseConnectionFailure"
-		dashboard   = "https://grafana.smm-architect.com/d/smm-infrastructure?var-instance=" + url.QueryEscape(inst)
+		dashboard   = extURL + "/#/dashboards/smm-infrastructure?var-instance=" + url.QueryEscape(inst) + "&alert=SMM_DatabaseConnectionFailure"
 		silence     = extURL + "/#/silences/new?filter=" + url.QueryEscape(fmt.Sprintf(`{alertname=%q,service=%q,team=%q}`, alertname, "postgres", "database"))
 		firingTitle = "[FIRING:1] SMM_DatabaseConnectionFailure (critical)"
 		resolvTitle = "[RESOLVED] SMM_DatabaseConnectionFailure (critical)"
@@ -432,6 +433,6 @@ func requireEmail(t *testing.T, m sentMail, from, to, subject, h2Color, textPref
 	require.Contains(t, m.HTML, `<h2 style="color: `+h2Color+`;">`)
 	require.Contains(t, m.HTML, htmlStatus)
 	require.Contains(t, m.HTML, `<a href="`+runbook+`">Runbook</a>`)
-	require.Contains(t, m.HTML, `<a href="`+dashboard+`">Dashboard</a>`)
+	require.Contains(t, m.HTML, `<a href="`+html.EscapeString(dashboard)+`">Dashboard</a>`, "an & in the link is &amp; in HTML")
 	require.Contains(t, m.HTML, `<a href="`+silence+`">Silence this alert</a>`)
 }

@@ -8,7 +8,7 @@
 DIST           ?= dist
 PKG_TOOL       := $(BIN)/smm-package
 # Shipped in /usr/share/doc/smm-appliance and the bundle's docs/: SRC=NAME.
-PKG_DOCS       ?= README.md=README.md docs/install.md=install.md docs/security.md=security.md configs/README.md=configs.md \
+PKG_DOCS       ?= README.md=README.md docs/install.md=install.md docs/security.md=security.md configs/README.md=configs.md docs/dashboards.md=dashboards.md \
                   $(if $(wildcard docs/alerts.md),docs/alerts.md=alerts.md)
 PKG_MAINTAINER ?= SMM Architect <platform@smm-architect.com>
 PKG_LICENSE    ?= Proprietary

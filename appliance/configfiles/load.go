@@ -30,6 +30,7 @@ import (
 	"github.com/smm-architect/smm-appliance/alerting/escalation"
 	"github.com/smm-architect/smm-appliance/appliance/envsubst"
 	"github.com/smm-architect/smm-appliance/web/auth"
+	"github.com/smm-architect/smm-appliance/web/dashboards"
 )
 
 // Set is one consistent, validated configuration of the whole appliance.
@@ -51,6 +52,11 @@ type Set struct {
 	// Digests holds the sha256 of every file read, by path, so a reload can
 	// say what changed.
 	Digests map[string]string
+	// Dashboards are the dashboards in force (dashboards/*.yml of both
+	// layers), each with the alerting rules that link to it.
+	Dashboards []*dashboards.Dashboard
+	// DashboardWarnings name dashboard_url links that lead nowhere.
+	DashboardWarnings []string
 
 	// secrets are the values of the variables the files refer to, to be
 	// scrubbed from error messages: a parser that quotes a bad value would
@@ -114,6 +120,9 @@ func (l Loader) Load() (*Set, error) {
 	s := &Set{Digests: map[string]string{}}
 	var errs []error
 	if err := l.loadPrometheus(s); err != nil {
+		errs = append(errs, err)
+	}
+	if err := l.loadDashboards(s); err != nil {
 		errs = append(errs, err)
 	}
 	if err := l.loadAlertmanager(s); err != nil {

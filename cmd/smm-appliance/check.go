@@ -56,7 +56,13 @@ func checkConfig(opts appliance.Options, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "SUCCESS: rule file %s is valid\n", show(f))
 	}
 	fmt.Fprintf(stdout, "SUCCESS: %s is valid (%d receivers)\n", show(set.AlertmanagerPath), len(set.Alertmanager.Receivers))
+	for _, d := range set.Dashboards {
+		fmt.Fprintf(stdout, "SUCCESS: dashboard %s is valid (%s, %d panels, %d alerts link to it)\n", show(d.File), d.UID, len(d.Panels), len(d.Alerts))
+	}
 	writeTeamWarnings(stdout, set, show)
+	for _, msg := range set.DashboardWarnings {
+		fmt.Fprintf(stdout, "WARNING: %s\n", show(msg))
+	}
 	for _, f := range set.Files {
 		fmt.Fprintf(stdout, "file %s: %s (%s)\n", f.Name, f.Origin, show(f.Path))
 	}

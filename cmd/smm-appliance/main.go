@@ -50,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	initAuthCmd := registerInitAuth(app)
 	tokenCmds := registerTokens(app)
 	deployCmd := registerDeploy(app)
+	dashboardsCmd := registerDashboards(app)
 
 	cmd, err := app.Parse(args)
 	if terminated {
@@ -76,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deployCmd.run(opts.ConfigDir, stdout, stderr)
 	case initAuthCmd.cmd.FullCommand():
 		return initAuthCmd.run(opts.WebConfigFile, stdout, stderr)
+	case dashboardsCmd.cmd.FullCommand():
+		return dashboardsCmd.run(opts, stdout, stderr)
 	case runCmd.FullCommand():
 	}
 

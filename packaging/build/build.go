@@ -98,6 +98,7 @@ type inputs struct {
 	binary  []byte
 	configs []configFile
 	docs    []configFile
+	grafana []configFile // relative to GrafanaDir
 	unit    []byte
 	env     []byte
 }
@@ -160,6 +161,9 @@ func load(opts Options) (*inputs, error) {
 		cfgFS = configs.FS
 	}
 	if in.configs, err = packageConfigs(cfgFS); err != nil {
+		return nil, err
+	}
+	if in.grafana, err = grafanaFiles(cfgFS); err != nil {
 		return nil, err
 	}
 	for _, d := range opts.Docs {

@@ -22,6 +22,7 @@ func BundleDir(v Version) string {
 //	systemd/smm-appliance.service
 //	default/smm-appliance         the environment file for secrets
 //	docs/
+//	grafana/                      dashboards for Grafana and its provisioning files
 //	SHA256SUMS                    of every other file, checked by install.sh
 func bundleTree(in *inputs) (tree, error) {
 	install, err := asset("install.sh")
@@ -39,6 +40,9 @@ func bundleTree(in *inputs) (tree, error) {
 	}
 	for _, d := range in.docs {
 		t = append(t, rootFile(path.Join("docs", d.rel), 0o644, d.data))
+	}
+	for _, g := range in.grafana {
+		t = append(t, rootFile(path.Join("grafana", g.rel), 0o644, g.data))
 	}
 	var sums []string
 	for _, e := range t {

@@ -7,11 +7,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/template"
 
 	"github.com/smm-architect/smm-appliance/configs"
 	"github.com/smm-architect/smm-appliance/packaging"
+	"github.com/smm-architect/smm-appliance/web/dashboards"
 )
 
 // Where an installation puts things. The unit, the scripts and install.sh
@@ -26,7 +28,30 @@ const (
 	DocDir     = "/usr/share/doc/smm-appliance"
 	DebEnvFile = "/etc/default/smm-appliance"
 	RPMEnvFile = "/etc/sysconfig/smm-appliance"
+	// GrafanaDir holds the dashboards exported for Grafana and the
+	// provisioning files pointing a Grafana at them and at the appliance.
+	GrafanaDir = "/usr/share/smm-appliance/grafana"
 )
+
+// grafanaFiles is the Grafana export of the dashboards in fsys, paths
+// relative to GrafanaDir: dashboards/<uid>.json and provisioning/*/
+// smm-appliance.yml, the data source at the appliance's default address.
+func grafanaFiles(fsys fs.FS) ([]configFile, error) {
+	ds, err := dashboards.ParseFS(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("grafana export: %w", err)
+	}
+	files, err := dashboards.GrafanaFiles(ds, GrafanaDir+"/dashboards", "http://localhost:9090")
+	if err != nil {
+		return nil, fmt.Errorf("grafana export: %w", err)
+	}
+	var out []configFile
+	for rel, data := range files {
+		out = append(out, configFile{rel: rel, data: data})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].rel < out[j].rel })
+	return out, nil
+}
 
 // configFile is one file of the configuration directory, path relative to it.
 type configFile struct {
@@ -35,8 +60,8 @@ type configFile struct {
 }
 
 // packageConfigs returns the configuration directory as an installation ships
-// it: prometheus.yml, alertmanager.yml, rules/*.yml, templates/* and
-// targets/*.yml from fsys (the SMM defaults embedded in the binary), without
+// it: prometheus.yml, alertmanager.yml, rules/*.yml, dashboards/*.yml,
+// templates/* and targets/*.yml from fsys (the SMM defaults embedded in the binary), without
 // Go files, tests and test data. The target files are replaced by empty lists
 // with the demo targets as a commented example: a fresh install must not scrape,
 // and page about, the simulator's addresses on hosts where nothing listens.
@@ -84,7 +109,7 @@ func shippedConfig(p string) bool {
 	switch path.Dir(p) {
 	case ".":
 		return strings.HasSuffix(base, ".yml")
-	case "rules", "targets":
+	case "rules", "targets", "dashboards":
 		return strings.HasSuffix(base, ".yml")
 	case "templates":
 		return strings.HasSuffix(base, ".tmpl")

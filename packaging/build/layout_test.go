@@ -71,7 +71,7 @@ func TestPackageConfigs(t *testing.T) {
 	for _, w := range []string{"prometheus.yml", "alertmanager.yml"} {
 		require.Contains(t, names, w)
 	}
-	for _, dir := range []string{"rules", "templates", "targets"} {
+	for _, dir := range []string{"rules", "templates", "targets", "dashboards"} {
 		require.Contains(t, want, dir)
 		embedded, err := fs.ReadDir(configs.FS, dir)
 		require.NoError(t, err)
@@ -125,4 +125,47 @@ func TestWriteTarReproducible(t *testing.T) {
 		require.NoError(t, zw.Close())
 	}
 	require.Equal(t, gzA.Bytes(), gzB.Bytes())
+}
+
+// TestGrafanaShipped: the .deb, the .rpm and the offline bundle carry the
+// Grafana export of the shipped dashboards — one JSON file per dashboard
+// and the provisioning files, the provider reading GrafanaDir/dashboards.
+func TestGrafanaShipped(t *testing.T) {
+	g, err := grafanaFiles(configs.FS)
+	require.NoError(t, err)
+	dashboards, err := fs.Glob(configs.FS, "dashboards/*.yml")
+	require.NoError(t, err)
+	require.Len(t, g, len(dashboards)+2)
+	in := &inputs{binary: []byte("bin"), unit: []byte("unit"), env: []byte("env"), grafana: g, version: Version{File: "1.0.0", Package: "1.0.0"}}
+	want := []string{
+		GrafanaDir + "/dashboards/smm-connectors.json",
+		GrafanaDir + "/dashboards/smm-appliance.json",
+		GrafanaDir + "/provisioning/dashboards/smm-appliance.yml",
+		GrafanaDir + "/provisioning/datasources/smm-appliance.yml",
+	}
+	for _, format := range []string{"deb", "rpm"} {
+		paths := map[string]entry{}
+		for _, e := range packageTree(in, format) {
+			paths[e.path] = e
+		}
+		for _, w := range want {
+			require.Contains(t, paths, w, format)
+			require.False(t, paths[w].config, "%s: %s is not configuration: replaced on upgrade", format, w)
+		}
+		require.True(t, paths[GrafanaDir+"/provisioning"].isDir(), format)
+	}
+	bundle, err := bundleTree(in)
+	require.NoError(t, err)
+	var found []string
+	for _, e := range bundle {
+		if strings.Contains(e.path, "/grafana/") && !e.isDir() {
+			found = append(found, strings.SplitN(e.path, "/grafana/", 2)[1])
+		}
+	}
+	require.Len(t, found, len(g))
+	for _, f := range g {
+		if f.rel == "provisioning/dashboards/smm-appliance.yml" {
+			require.Contains(t, string(f.data), "path: "+GrafanaDir+"/dashboards\n")
+		}
+	}
 }

@@ -59,6 +59,7 @@ func packageTree(in *inputs, format string) tree {
 	if len(in.docs) > 0 {
 		t = append(t, rootDir(DocDir, 0o755))
 	}
+	t = append(t, grafanaTree(in.grafana)...)
 	for _, d := range in.docs {
 		e := rootFile(path.Join(DocDir, d.rel), 0o644, d.data)
 		e.doc = true
@@ -185,3 +186,21 @@ func writePackage(in *inputs, format string, w io.Writer) error {
 
 func writeDeb(in *inputs, w io.Writer) error { return writePackage(in, "deb", w) }
 func writeRPM(in *inputs, w io.Writer) error { return writePackage(in, "rpm", w) }
+
+// grafanaTree installs the Grafana export under GrafanaDir, its directories
+// listed so that removing the package removes them.
+func grafanaTree(files []configFile) tree {
+	if len(files) == 0 {
+		return nil
+	}
+	t := tree{rootDir(path.Dir(GrafanaDir), 0o755), rootDir(GrafanaDir, 0o755)}
+	seen := map[string]bool{}
+	for _, g := range files {
+		for dir := path.Dir(g.rel); dir != "." && !seen[dir]; dir = path.Dir(dir) {
+			seen[dir] = true
+			t = append(t, rootDir(path.Join(GrafanaDir, dir), 0o755))
+		}
+		t = append(t, rootFile(path.Join(GrafanaDir, g.rel), 0o644, g.data))
+	}
+	return t
+}

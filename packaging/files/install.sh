@@ -8,7 +8,7 @@
 #
 #   --root DIR    install into DIR instead of / (also: DESTDIR=DIR); the user and group are
 #                 then added to DIR/etc/passwd and DIR/etc/group (useradd --prefix)
-#   --prefix DIR  where the binary and docs go (default /usr/local)
+#   --prefix DIR  where the binary, docs and Grafana files go (default /usr/local)
 #   --enable      enable and start the service (installing into / on a running systemd)
 #   --no-verify   skip checking the bundle against its SHA256SUMS
 set -eu
@@ -117,6 +117,17 @@ mv -f "$unit.tmp.$$" "$unit"
 for f in "$here"/docs/*; do
 	put "$f" "$root$prefix/share/doc/smm-appliance/$(basename "$f")" 0644 0:0
 done
+# The Grafana export: dashboards JSON and provisioning files, the provider pointed at
+# where the JSON files now are.
+if [ -d "$here/grafana" ]; then
+	for rel in $(cd "$here/grafana" && find . -type f | sort); do
+		put "$here/grafana/$rel" "$root$prefix/share/smm-appliance/grafana/${rel#./}" 0644 0:0
+	done
+	prov=$root$prefix/share/smm-appliance/grafana/provisioning/dashboards/smm-appliance.yml
+	sed "s#/usr/share/smm-appliance/grafana/#$prefix/share/smm-appliance/grafana/#" "$prov" >"$prov.tmp.$$"
+	chmod 0644 "$prov.tmp.$$"
+	mv -f "$prov.tmp.$$" "$prov"
+fi
 
 # 4. Configuration: root:smm-appliance, 0640 files in 0750 directories. A file that exists
 # and differs from the new default is kept; the default is written beside it as *.new.

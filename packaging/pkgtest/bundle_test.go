@@ -24,7 +24,7 @@ func TestBundle(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "one top directory")
 	top := filepath.Join(dir, build.BundleDir(theDist.version))
-	for _, f := range []string{"install.sh", "bin/smm-appliance", "systemd/smm-appliance.service", "default/smm-appliance", "configs/prometheus.yml", "configs/rules", "configs/targets/node.yml", "SHA256SUMS"} {
+	for _, f := range []string{"install.sh", "bin/smm-appliance", "systemd/smm-appliance.service", "default/smm-appliance", "configs/prometheus.yml", "configs/rules", "configs/targets/node.yml", "grafana/dashboards/smm-connectors.json", "grafana/provisioning/dashboards/smm-appliance.yml", "SHA256SUMS"} {
 		require.True(t, exists(filepath.Join(top, f)), "bundle has %s", f)
 	}
 	docs, err := os.ReadDir(filepath.Join(top, "docs"))
@@ -39,6 +39,9 @@ func TestBundle(t *testing.T) {
 	require.True(t, user.presence && group.presence, "user and group added to the root's files")
 	require.Equal(t, "/usr/sbin/nologin", user.shell)
 	checkMode(t, root, "/usr/local/bin/smm-appliance", 0o755, 0, 0)
+	checkMode(t, root, "/usr/local/share/smm-appliance/grafana/dashboards/smm-connectors.json", 0o644, 0, 0)
+	require.True(t, fileContains(t, filepath.Join(root, "usr/local/share/smm-appliance/grafana/provisioning/dashboards/smm-appliance.yml"), "path: /usr/local/share/smm-appliance/grafana/dashboards"),
+		"the Grafana provider reads the dashboards where install.sh put them")
 	checkMode(t, root, "/etc/systemd/system/smm-appliance.service", 0o644, 0, 0)
 	checkMode(t, root, "/etc/default/smm-appliance", 0o600, 0, 0)
 	checkMode(t, root, "/var/lib/smm-appliance", fs.ModeDir|0o750, user.id, group.id)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/smm-architect/smm-appliance/packaging/build"
 )
 
 // newDebRoot is a scratch root with an empty dpkg database that knows the
@@ -66,6 +68,8 @@ func TestDeb(t *testing.T) {
 
 	// Files and modes.
 	checkMode(t, root, "/usr/bin/smm-appliance", 0o755, 0, 0)
+	checkMode(t, root, build.GrafanaDir+"/dashboards/smm-connectors.json", 0o644, 0, 0)
+	checkMode(t, root, build.GrafanaDir+"/provisioning/datasources/smm-appliance.yml", 0o644, 0, 0)
 	checkMode(t, root, "/usr/lib/systemd/system/smm-appliance.service", 0o644, 0, 0)
 	checkMode(t, root, "/etc/default/smm-appliance", 0o600, 0, 0)
 	checkMode(t, root, "/var/lib/smm-appliance", fs.ModeDir|0o750, user.id, group.id)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/smm-architect/smm-appliance/packaging/build"
 )
 
 // rpmCmd runs rpm on root's own database (Debian's rpm defaults to ~/.rpmdb
@@ -80,6 +82,8 @@ func TestRPM(t *testing.T) {
 	require.Less(t, user.id, 1000)
 	require.Equal(t, "/usr/sbin/nologin", user.shell)
 	checkMode(t, root, "/usr/bin/smm-appliance", 0o755, 0, 0)
+	checkMode(t, root, build.GrafanaDir+"/dashboards/smm-connectors.json", 0o644, 0, 0)
+	checkMode(t, root, build.GrafanaDir+"/provisioning/datasources/smm-appliance.yml", 0o644, 0, 0)
 	checkMode(t, root, "/etc/sysconfig/smm-appliance", 0o600, 0, 0)
 	checkMode(t, root, "/var/lib/smm-appliance", fs.ModeDir|0o750, user.id, group.id)
 	checkConfigTree(t, root, group.id)

@@ -174,6 +174,8 @@ var routes = []route{
 	{"GET", "/api/v1/appliance/tokens", RoleAdmin, false},
 	{"POST", "/api/v1/appliance/tokens", RoleAdmin, false},
 	{"DELETE", "/api/v1/appliance/tokens/*", RoleAdmin, false},
+	{"GET", "/api/v1/appliance/dashboards", RoleViewer, false},
+	{"GET", "/api/v1/appliance/dashboards/*", RoleViewer, false},
 
 	// Alertmanager v1: the two reads the appliance answers, and the routes
 	// Alertmanager answers 410 Gone.

@@ -12,6 +12,7 @@ import notificationsPage from './pages/notifications.js';
 import statusPage from './pages/status.js';
 import escalationPage from './pages/escalation.js';
 import versionsPage from './pages/versions.js';
+import dashboardsPage from './pages/dashboards.js';
 
 const pages = {
   alerts: { title: 'Alerts', make: alertsPage },
@@ -19,6 +20,7 @@ const pages = {
   rules: { title: 'Rules', make: rulesPage },
   targets: { title: 'Targets', make: targetsPage },
   query: { title: 'Query', make: queryPage },
+  dashboards: { title: 'Dashboards', make: dashboardsPage },
   notifications: { title: 'Notifications', make: notificationsPage },
   escalation: { title: 'Escalation', make: escalationPage },
   status: { title: 'Status', make: statusPage },

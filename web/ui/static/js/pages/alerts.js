@@ -238,6 +238,7 @@ export default function alertsPage(ctx) {
     }
     const runbook = safeURL(a.annotations.runbook_url || a.annotations.runbook);
     const graph = queryLink(a.generatorURL);
+    const dashboard = safeURL(a.annotations.dashboard_url);
     const text = a.annotations.summary || a.annotations.description || '';
     return h('div', { class: `alert-row state-${a.state}${a.ack ? ' acked' : ''}`, dataset: { fp: a.fp } },
       h('div', { class: 'a-main' },
@@ -252,6 +253,7 @@ export default function alertsPage(ctx) {
           : h('button', { type: 'button', class: 'btn small primary needs-operator', dataset: { action: 'ack' } }, 'Ack')) : null,
         h('a', { class: 'btn small needs-operator', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(fromLabels(L)) }) }, 'Silence'),
         runbook ? h('a', { class: 'btn small ghost', href: runbook, target: '_blank', rel: 'noopener noreferrer' }, 'Runbook') : null,
+        dashboard ? h('a', { class: 'btn small ghost a-dashboard', href: dashboard, title: 'The dashboard of this alert, on its panel' }, 'Dashboard') : null,
         graph ? h('a', { class: 'btn small ghost', href: graph, title: 'The rule expression on the query page' }, 'Graph') : null));
   }
 
