@@ -38,6 +38,7 @@ import (
 	"github.com/smm-architect/smm-appliance/alerting/escalation"
 	"github.com/smm-architect/smm-appliance/alerting/history"
 	"github.com/smm-architect/smm-appliance/alerting/ruler"
+	"github.com/smm-architect/smm-appliance/alerting/slo"
 	"github.com/smm-architect/smm-appliance/appliance/configfiles"
 	"github.com/smm-architect/smm-appliance/configs"
 	"github.com/smm-architect/smm-appliance/scrape"
@@ -79,6 +80,7 @@ type Appliance struct {
 	webOpts    web.Options // the APIs, built by the web actor
 	console    *console.Console
 	escalation *escalation.Engine
+	weekly     *slo.Weekly // mails the weekly review
 	reloads    *coordinator
 	auth       *auth.Authorizer
 	audit      *audit.Log
@@ -243,6 +245,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		ackStore.SetOnMerge(a.auditGossipAcks(a.peer))
 	}
 
+	sloRec := slo.NewRecorder(func(fp string) (time.Time, bool) {
+		st, ok := ackStore.Get(fp)
+		return st.FirstNotifiedAt, ok
+	}, reg)
 	a.am, err = alertmanager.New(alertmanager.Options{
 		Peer:        a.peer,
 		PeerTimeout: o.ClusterPeerTimeout,
@@ -251,7 +257,9 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		ExternalURL: extURL,
 		// The console exists before the first ApplyConfig starts the
 		// dispatcher, so no attempt can come earlier.
-		Observer:        func(at alertmanager.Attempt) { a.console.Observe(at) },
+		// The SLO recorder reads the alert's first notification before the
+		// console records this one.
+		Observer:        func(at alertmanager.Attempt) { sloRec.Observe(at); a.console.Observe(at) },
 		OnGossipSilence: onGossipSilence,
 	}, logger, reg)
 	if err != nil {
@@ -352,6 +360,14 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		a.escalation.ApplyPolicy(&s.Appliance.Escalation)
 		return nil
 	})
+	a.reloads.subscribe("weekly review", func(s *configfiles.Set) error {
+		relay, err := slo.SMTPFromAlertmanager(s.Alertmanager)
+		if err != nil {
+			return err
+		}
+		a.weekly.ApplyConfig(s.Appliance.Report, relay)
+		return nil
+	})
 	a.reloads.subscribe("forwarder", func(s *configfiles.Set) error {
 		if ruler.Configured(s.Prometheus) {
 			a.forwarder.SetExternal(a.external.Notifier())
@@ -368,6 +384,20 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.reloads.subscribe("rules", func(s *configfiles.Set) error {
 		return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles, s.DisabledGroups)
 	})
+
+	// The SLO report and weekly review: history and acks in process, the
+	// latency histogram and ALERTS from the TSDB (docs/slo.md).
+	sloAPI := &web.SLOAPI{Sources: slo.Sources{
+		History:    slo.HistorySource(hist),
+		Acks:       ackStore.List,
+		Query:      slo.EngineQuery(engine, a.local),
+		Teams:      slo.RuleTeams(a.ruler.Manager),
+		AlertRules: slo.RuleNames(a.ruler.Manager),
+		Silences:   slo.SilenceSource(a.am.Silences),
+	}}
+	a.weekly = slo.NewWeekly(func(ctx context.Context, now time.Time) slo.Review {
+		return slo.ComputeReview(ctx, sloAPI.Sources, "7d", slo.Windows["7d"], now)
+	}, logger, reg)
 
 	// The configuration dump shows the mail relay, its user and the sender
 	// as <secret> too (README: Secrets); Alertmanager redacts only its own
@@ -402,6 +432,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 			Console: a.console,
 			Status:  a.status,
 			Audit:   a.audit,
+			SLO:     sloAPI,
 		}).Handler(),
 		Auth: a.auth,
 	}
@@ -651,6 +682,22 @@ func (a *Appliance) Run(ctx context.Context) error {
 			a.external.StopNotifier()
 			<-done
 			a.stop("notifier")
+		})
+	}
+	{
+		// The weekly review mail, once the first configuration set its
+		// schedule and relay.
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Add(func() error {
+			select {
+			case <-a.configLoaded:
+			case <-ctx.Done():
+				return nil
+			}
+			return a.weekly.Run(ctx)
+		}, func(error) {
+			cancel()
+			a.stop("weekly review")
 		})
 	}
 	if a.peer != nil {

@@ -160,6 +160,8 @@ var routes = []route{
 	{"POST", "/api/v1/appliance/acks", RoleOperator, false},
 	{"DELETE", "/api/v1/appliance/acks/*", RoleOperator, false},
 	{"GET", "/api/v1/appliance/history", RoleViewer, false},
+	{"GET", "/api/v1/appliance/slo", RoleViewer, false},
+	{"GET", "/api/v1/appliance/review", RoleViewer, false},
 	{"GET", "/api/v1/appliance/whoami", RoleViewer, false},
 	{"GET", "/api/v1/appliance/audit", RoleAdmin, false},
 

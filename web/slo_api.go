@@ -1,0 +1,75 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/smm-architect/smm-appliance/alerting/slo"
+)
+
+// SLOAPI serves the alerting SLO report and the weekly review:
+// GET /api/v1/appliance/slo?window=live|7d|30d and
+// GET /api/v1/appliance/review?format=json|md|csv&window=7d.
+type SLOAPI struct {
+	Sources slo.Sources
+	Now     func() time.Time // nil: time.Now
+}
+
+func (s *SLOAPI) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *SLOAPI) report(w http.ResponseWriter, r *http.Request) {
+	name, d, err := slo.ParseWindow(r.URL.Query().Get("window"))
+	if err != nil {
+		writeAPI(w, http.StatusBadRequest, nil, err)
+		return
+	}
+	writeAPI(w, http.StatusOK, slo.Compute(r.Context(), s.Sources, name, d, s.now()), nil)
+}
+
+func (s *SLOAPI) review(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	window := q.Get("window")
+	if window == "" {
+		window = "7d"
+	}
+	name, d, err := slo.ParseWindow(window)
+	if err != nil {
+		writeAPI(w, http.StatusBadRequest, nil, err)
+		return
+	}
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "md" && format != "csv" {
+		writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("format must be json, md or csv, not %q", format))
+		return
+	}
+	now := s.now()
+	rv := slo.ComputeReview(r.Context(), s.Sources, name, d, now)
+	var buf bytes.Buffer
+	file := "alerting-review-" + now.UTC().Format("2006-01-02")
+	switch format {
+	case "", "json":
+		writeAPI(w, http.StatusOK, rv, nil)
+		return
+	case "md":
+		err = slo.WriteMarkdown(&buf, rv)
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		file += ".md"
+	case "csv":
+		err = slo.WriteCSV(&buf, rv)
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		file += ".csv"
+	}
+	if err != nil {
+		writeAPI(w, http.StatusInternalServerError, nil, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="`+file+`"`)
+	_, _ = w.Write(buf.Bytes())
+}
