@@ -398,6 +398,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.weekly = slo.NewWeekly(func(ctx context.Context, now time.Time) slo.Review {
 		return slo.ComputeReview(ctx, sloAPI.Sources, "7d", slo.Windows["7d"], now)
 	}, logger, reg)
+	sloAPI.SendReview = a.weekly.Send
 
 	// The configuration dump shows the mail relay, its user and the sender
 	// as <secret> too (README: Secrets); Alertmanager redacts only its own

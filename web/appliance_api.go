@@ -50,6 +50,7 @@ func (a *ApplianceAPI) Handler() http.Handler {
 	if a.SLO != nil {
 		mux.HandleFunc("GET /api/v1/appliance/slo", a.SLO.report)
 		mux.HandleFunc("GET /api/v1/appliance/review", a.SLO.review)
+		mux.HandleFunc("POST /api/v1/appliance/review/send", a.SLO.send)
 	}
 	return mux
 }

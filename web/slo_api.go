@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -15,6 +17,21 @@ import (
 type SLOAPI struct {
 	Sources slo.Sources
 	Now     func() time.Time // nil: time.Now
+	// SendReview mails the weekly review now (POST /review/send), to
+	// check the relay and the address without waiting for the weekday.
+	SendReview func(ctx context.Context, now time.Time) error
+}
+
+func (s *SLOAPI) send(w http.ResponseWriter, r *http.Request) {
+	if s.SendReview == nil {
+		writeAPI(w, http.StatusNotFound, nil, errors.New("no weekly review sender"))
+		return
+	}
+	if err := s.SendReview(r.Context(), s.now()); err != nil {
+		writeAPI(w, http.StatusBadGateway, nil, err)
+		return
+	}
+	writeAPI(w, http.StatusOK, map[string]any{"sent": true}, nil)
 }
 
 func (s *SLOAPI) now() time.Time {

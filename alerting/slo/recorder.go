@@ -67,6 +67,11 @@ func NewRecorder(notifiedAt func(fp string) (time.Time, bool), reg prometheus.Re
 		seen:       map[string]time.Time{},
 		notifiedAt: notifiedAt,
 	}
+	// The shipped severities start at zero: increase() over a series
+	// that appears with its first observation would miss that one.
+	for _, sev := range []string{"critical", "warning", "info", "none"} {
+		r.processing.WithLabelValues(sev)
+	}
 	if reg != nil {
 		reg.MustRegister(r.processing, r.notifications, r.delivered)
 	}

@@ -6,11 +6,15 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -282,11 +286,11 @@ func sendMail(ctx context.Context, s SMTP, to []string, subject string, body []b
 	if err != nil {
 		return fmt.Errorf("smtp data: %w", err)
 	}
-	var msg bytes.Buffer
-	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/markdown; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-		s.From, strings.Join(to, ", "), mime.QEncoding.Encode("UTF-8", subject), now.Format(time.RFC1123Z))
-	msg.Write(bytes.ReplaceAll(bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n")))
-	if _, err := wc.Write(msg.Bytes()); err != nil {
+	msg, err := buildMessage(s.From, to, subject, body, now)
+	if err != nil {
+		return err
+	}
+	if _, err := wc.Write(msg); err != nil {
 		return fmt.Errorf("smtp write: %w", err)
 	}
 	if err := wc.Close(); err != nil {
@@ -300,4 +304,38 @@ func addrOnly(s string) string {
 		return a.Address
 	}
 	return s
+}
+
+// buildMessage is a multipart/alternative message: the Markdown as
+// text/plain (readable as is), and the same in a <pre> block as text/html,
+// so mail clients that prefer HTML keep the table columns aligned.
+func buildMessage(from string, to []string, subject string, body []byte, now time.Time) ([]byte, error) {
+	var msg bytes.Buffer
+	mw := multipart.NewWriter(&msg)
+	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=%s\r\n\r\n",
+		from, strings.Join(to, ", "), mime.QEncoding.Encode("UTF-8", subject), now.Format(time.RFC1123Z), mw.Boundary())
+	parts := []struct {
+		ctype string
+		text  string
+	}{
+		{"text/plain; charset=UTF-8", string(body)},
+		{"text/html; charset=UTF-8", "<!DOCTYPE html><html><body><pre style=\"font-family: monospace\">" + html.EscapeString(string(body)) + "</pre></body></html>\n"},
+	}
+	for _, p := range parts {
+		w, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {p.ctype}, "Content-Transfer-Encoding": {"quoted-printable"}})
+		if err != nil {
+			return nil, fmt.Errorf("build mail: %w", err)
+		}
+		qp := quotedprintable.NewWriter(w)
+		if _, err := qp.Write([]byte(strings.ReplaceAll(p.text, "\n", "\r\n"))); err != nil {
+			return nil, fmt.Errorf("build mail: %w", err)
+		}
+		if err := qp.Close(); err != nil {
+			return nil, fmt.Errorf("build mail: %w", err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, fmt.Errorf("build mail: %w", err)
+	}
+	return msg.Bytes(), nil
 }

@@ -162,6 +162,7 @@ var routes = []route{
 	{"GET", "/api/v1/appliance/history", RoleViewer, false},
 	{"GET", "/api/v1/appliance/slo", RoleViewer, false},
 	{"GET", "/api/v1/appliance/review", RoleViewer, false},
+	{"POST", "/api/v1/appliance/review/send", RoleAdmin, false},
 	{"GET", "/api/v1/appliance/whoami", RoleViewer, false},
 	{"GET", "/api/v1/appliance/audit", RoleAdmin, false},
 

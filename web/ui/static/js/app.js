@@ -10,6 +10,7 @@ import targetsPage from './pages/targets.js';
 import queryPage from './pages/query.js';
 import notificationsPage from './pages/notifications.js';
 import statusPage from './pages/status.js';
+import sloPage from './pages/slo.js';
 
 const pages = {
   alerts: { title: 'Alerts', make: alertsPage },
@@ -19,6 +20,7 @@ const pages = {
   query: { title: 'Query', make: queryPage },
   notifications: { title: 'Notifications', make: notificationsPage },
   status: { title: 'Status', make: statusPage },
+  slo: { title: 'SLOs', make: sloPage },
 };
 
 export const REFRESH_MS = 10000;
