@@ -28,8 +28,8 @@ export default function sloPage(ctx) {
   const span = h('div', { class: 'summary', id: 'slo-span' });
   const downloads = h('span', { class: 'grow' });
   const cards = h('div', { class: 'status-grid', id: 'slo-cards' }, empty('Loading…'));
-  const delivery = h('section', { class: 'panel', id: 'slo-delivery' });
-  const mtta = h('section', { class: 'panel', id: 'slo-mtta' });
+  const delivery = h('section', { class: 'panel', id: 'slo-delivery-table' });
+  const mtta = h('section', { class: 'panel', id: 'slo-mtta-table' });
   ctx.root.append(
     h('div', { class: 'page-head' }, h('h1', null, 'Alerting SLOs'), span),
     h('div', { class: 'toolbar' }, winSel, downloads),
@@ -51,7 +51,7 @@ export default function sloPage(ctx) {
     fill(span, `${stamp(r.from)} – ${stamp(r.to)}`);
     fill(cards, (r.objectives || []).map((o) => h('section', { class: 'panel slo-card', id: 'slo-' + o.name, 'data-met': o.met === null ? '' : String(o.met) },
       h('h2', null, o.title, ' ', o.met === null ? badge('no data', 'muted') : o.met ? badge('met', 'ok') : badge('missed', 'err')),
-      h('div', { class: 'slo-figure', style: 'font-size: 28px; font-weight: 600; margin: 4px 0' }, figure(o)),
+      h('div', { class: 'slo-figure' }, figure(o)),
       h('div', { class: 'muted' }, 'Objective: ', o.objective),
       h('div', { class: 'small' }, o.detail))));
     if (r.errors && r.errors.length) cards.append(h('div', { class: 'form-error' }, 'Incomplete: ', r.errors.join('; ')));
