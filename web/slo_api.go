@@ -28,7 +28,11 @@ func (s *SLOAPI) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.SendReview(r.Context(), s.now()); err != nil {
-		writeAPI(w, http.StatusBadGateway, nil, err)
+		code := http.StatusBadGateway // the relay refused or did not answer
+		if errors.Is(err, slo.ErrNotConfigured) {
+			code = http.StatusConflict
+		}
+		writeAPI(w, code, nil, err)
 		return
 	}
 	writeAPI(w, http.StatusOK, map[string]any{"sent": true}, nil)

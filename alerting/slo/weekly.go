@@ -110,6 +110,9 @@ type SMTP struct {
 	TLS          *tls.Config
 }
 
+// ErrNotConfigured is returned by Send while no recipient or no relay is set.
+var ErrNotConfigured = errors.New("weekly review: no report.email_to in appliance.yml or no smtp_smarthost/smtp_from in alertmanager.yml")
+
 // mailSettings is what one send needs, swapped whole by ApplyConfig.
 type mailSettings struct {
 	report ReportConfig
@@ -199,7 +202,7 @@ func (w *Weekly) Run(ctx context.Context) error {
 func (w *Weekly) Send(ctx context.Context, now time.Time) error {
 	ms := w.cur.Load()
 	if !ms.enabled() {
-		return errors.New("weekly review: no recipients or no SMTP relay configured")
+		return ErrNotConfigured
 	}
 	rv := w.review(ctx, now)
 	var body bytes.Buffer

@@ -1,9 +1,12 @@
 package slo
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -113,4 +116,52 @@ func TestWeeklySends(t *testing.T) {
 		cancel()
 		<-done
 	})
+}
+
+// TestSendMailRequiresTLS: with smtp_require_tls (Alertmanager's default) a
+// relay that offers no STARTTLS gets no message.
+func TestSendMailRequiresTLS(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		fmt.Fprint(c, "220 relay ESMTP\r\n")
+		var seen []string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				break
+			}
+			seen = append(seen, strings.TrimSpace(line))
+			switch {
+			case strings.HasPrefix(line, "EHLO"):
+				fmt.Fprint(c, "250-relay\r\n250 8BITMIME\r\n")
+			case strings.HasPrefix(line, "QUIT"):
+				fmt.Fprint(c, "221 bye\r\n")
+			default:
+				fmt.Fprint(c, "250 ok\r\n")
+			}
+		}
+		got <- strings.Join(seen, "|")
+	}()
+	err = sendMail(context.Background(), SMTP{Smarthost: ln.Addr().String(), From: "a@smm.example", RequireTLS: true},
+		[]string{"sre@smm.example"}, "s", []byte("b"), time.Now())
+	require.ErrorContains(t, err, "does not offer STARTTLS")
+	require.NotContains(t, <-got, "MAIL FROM", "nothing sent in clear text")
+}
+
+func TestCSVSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1+2": "'+1+2", "@SUM(A1)": "'@SUM(A1)", "-cmd": "'-cmd",
+		"-1.5": "-1.5", "ordinary": "ordinary", "": "",
+	} {
+		require.Equal(t, want, csvSafe(in), in)
+	}
 }
