@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/smm-architect/smm-appliance/alerting/slo"
@@ -20,6 +21,44 @@ type SLOAPI struct {
 	// SendReview mails the weekly review now (POST /review/send), to
 	// check the relay and the address without waiting for the weekday.
 	SendReview func(ctx context.Context, now time.Time) error
+
+	// A report is kept for a while: the console refreshes every 10 s, and
+	// a 30-day report reads the whole history from disk.
+	mtx   sync.Mutex
+	cache map[string]cachedReport
+}
+
+type cachedReport struct {
+	at  time.Time
+	rep slo.Report
+}
+
+// reportTTL is how long a computed report is served again: short for the
+// live window, a minute for the long ones (a minute more or less of 7 days
+// does not move their figures).
+func reportTTL(d time.Duration) time.Duration {
+	if d <= time.Hour {
+		return 5 * time.Second
+	}
+	return time.Minute
+}
+
+func (s *SLOAPI) compute(ctx context.Context, name string, d time.Duration) slo.Report {
+	now := s.now()
+	s.mtx.Lock()
+	c, ok := s.cache[name]
+	s.mtx.Unlock()
+	if ok && now.Sub(c.at) >= 0 && now.Sub(c.at) < reportTTL(d) {
+		return c.rep
+	}
+	rep := slo.Compute(ctx, s.Sources, name, d, now)
+	s.mtx.Lock()
+	if s.cache == nil {
+		s.cache = map[string]cachedReport{}
+	}
+	s.cache[name] = cachedReport{at: now, rep: rep}
+	s.mtx.Unlock()
+	return rep
 }
 
 func (s *SLOAPI) send(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +90,7 @@ func (s *SLOAPI) report(w http.ResponseWriter, r *http.Request) {
 		writeAPI(w, http.StatusBadRequest, nil, err)
 		return
 	}
-	writeAPI(w, http.StatusOK, slo.Compute(r.Context(), s.Sources, name, d, s.now()), nil)
+	writeAPI(w, http.StatusOK, s.compute(r.Context(), name, d), nil)
 }
 
 func (s *SLOAPI) review(w http.ResponseWriter, r *http.Request) {

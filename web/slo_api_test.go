@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/smm-architect/smm-appliance/alerting/history"
 	"github.com/smm-architect/smm-appliance/alerting/slo"
 )
 
@@ -50,4 +51,32 @@ func TestSLOAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSLOAPICache: a report is served again within its TTL (the history is
+// read once), and recomputed after it.
+func TestSLOAPICache(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	reads := 0
+	api := &SLOAPI{Now: func() time.Time { return now }, Sources: slo.Sources{
+		History: func(since, until time.Time) ([]history.Entry, error) { reads++; return nil, nil },
+	}}
+	h := (&ApplianceAPI{SLO: api}).Handler()
+	get := func(q string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/appliance/slo"+q, nil))
+		require.Equal(t, 200, rec.Code)
+	}
+	get("?window=30d")
+	get("?window=30d")
+	require.Equal(t, 1, reads)
+	get("?window=7d")
+	require.Equal(t, 2, reads, "per window")
+	now = now.Add(61 * time.Second)
+	get("?window=30d")
+	require.Equal(t, 3, reads)
+	get("")
+	now = now.Add(6 * time.Second)
+	get("")
+	require.Equal(t, 5, reads, "live is kept 5 s only")
 }
