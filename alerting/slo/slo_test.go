@@ -260,3 +260,28 @@ func TestReviewGolden(t *testing.T) {
 		require.Equal(t, string(want), b.String(), "%s (go test ./alerting/slo -update rewrites it)", path)
 	}
 }
+
+// BenchmarkCompute30d: a month of a busy appliance's history (100,000
+// attempts over 2,000 alerts, a tenth of them acked) into one report.
+func BenchmarkCompute30d(b *testing.B) {
+	end := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	var es []history.Entry
+	for i := range 100000 {
+		fp := strconv.Itoa(i % 2000)
+		t := end.Add(-30 * 24 * time.Hour).Add(time.Duration(i) * 25 * time.Second)
+		status := "firing"
+		if i%7 == 6 {
+			status = "resolved"
+		}
+		es = append(es, history.Entry{Time: t, Kind: history.KindNotification, Receiver: "r" + strconv.Itoa(i%5), Integration: "slack",
+			GroupKey: "g" + fp, Attempt: 1, Success: i%97 != 0, Alerts: []history.AlertRef{ref(fp, "A"+strconv.Itoa(i%40), "critical", status)}})
+		if i%10 == 0 {
+			es = append(es, history.Entry{Time: t.Add(time.Minute), Kind: history.KindAck, Alerts: []history.AlertRef{{Fingerprint: fp}}})
+		}
+	}
+	src := Sources{History: func(since, until time.Time) ([]history.Entry, error) { return es, nil }}
+	b.ReportAllocs()
+	for b.Loop() {
+		Compute(context.Background(), src, "30d", 30*24*time.Hour, end)
+	}
+}
