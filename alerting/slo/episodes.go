@@ -25,7 +25,17 @@ type episode struct {
 // Acks come from the history's ack entries, or from the acks store for an
 // ack the history lacks (one made on a cluster peer reaches this node by
 // gossip, not through its console).
+//
+// An alert met for the first time that the acks store says was first
+// notified earlier has been firing since then: its episode starts at that
+// first notification, not at this repeat.
 func episodes(entries []history.Entry, states []acks.State) []*episode {
+	firstNotified := make(map[string]time.Time, len(states))
+	for _, st := range states {
+		if !st.FirstNotifiedAt.IsZero() {
+			firstNotified[st.Fingerprint] = st.FirstNotifiedAt
+		}
+	}
 	var all []*episode
 	cur := map[string]*episode{} // open episode per fingerprint
 	last := map[string]*episode{}
@@ -43,6 +53,11 @@ func episodes(entries []history.Entry, states []acks.State) []*episode {
 				}
 				if ep == nil {
 					ep = &episode{fp: a.Fingerprint, alertname: a.Alertname, severity: a.Severity, start: e.Time}
+					if _, seen := last[a.Fingerprint]; !seen {
+						if t, ok := firstNotified[a.Fingerprint]; ok && t.Before(e.Time.Add(-time.Second)) {
+							ep.start, ep.notified = t, t
+						}
+					}
 					cur[a.Fingerprint], last[a.Fingerprint] = ep, ep
 					all = append(all, ep)
 				}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/smm-architect/smm-appliance/alerting/acks"
 )
 
 // FlappingEpisodes is how many times an alert must fire (and resolve in
@@ -79,7 +81,11 @@ func ComputeReview(ctx context.Context, src Sources, window string, d time.Durat
 		if err != nil {
 			rv.Errors = append(rv.Errors, "history: "+err.Error())
 		}
-		eps = episodes(sortedEntries(es), nil)
+		var states []acks.State
+		if src.Acks != nil {
+			states = src.Acks()
+		}
+		eps = episodes(sortedEntries(es), states)
 	}
 	from := now.Add(-d)
 	byName := map[string]*AlertCount{}

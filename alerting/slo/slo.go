@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/smm-architect/smm-appliance/alerting/acks"
@@ -26,6 +27,11 @@ const (
 	FalsePositiveObjective = 0.05
 	MTTAObjective          = 10 * time.Minute
 )
+
+// episodeLookback is how much history before a window is replayed to
+// know the alerts firing when it starts; older ones are recognised by their
+// first notification in the acks store (kept as long: acks.DefaultRetention).
+const episodeLookback = acks.DefaultRetention
 
 // Windows are the periods a report covers: "live" is the last hour (the
 // window the meta-alerts use), then 7 and 30 days.
@@ -154,7 +160,9 @@ func Compute(ctx context.Context, src Sources, window string, d time.Duration, n
 	r := Report{Window: window, From: from, To: now, Delivery: []Delivery{}, MTTA: []MTTA{}}
 	var entries []history.Entry
 	if src.History != nil {
-		es, err := src.History(from, now)
+		// The day before the window tells which alerts were already
+		// firing when it began (their repeats are no new firing).
+		es, err := src.History(from.Add(-episodeLookback), now)
 		if err != nil {
 			r.Errors = append(r.Errors, "history: "+err.Error())
 		}
@@ -178,7 +186,7 @@ func Compute(ctx context.Context, src Sources, window string, d time.Duration, n
 	}
 	r.Objectives = append(r.Objectives, latencyObjective(ctx, src.Query, d, now, notified, &r))
 
-	r.Delivery = delivery(entries)
+	r.Delivery = delivery(entries[sort.Search(len(entries), func(i int) bool { return !entries[i].Time.Before(from) }):])
 	var total, delivered int
 	for _, dl := range r.Delivery {
 		total += dl.Notifications

@@ -285,3 +285,43 @@ func BenchmarkCompute30d(b *testing.B) {
 		Compute(context.Background(), src, "30d", 30*24*time.Hour, end)
 	}
 }
+
+// TestComputeLongFiring: the repeat of an alert firing since days before
+// the window (its first notification is in the acks store, the history of
+// the day before has nothing) is no new firing, no notification to
+// acknowledge and no false-positive denominator; one that fired in the
+// day before the window and repeats in it neither.
+func TestComputeLongFiring(t *testing.T) {
+	end := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	es := []history.Entry{
+		{Time: end.Add(-20 * time.Hour), Kind: history.KindNotification, Receiver: "r", Integration: "slack", Attempt: 1, Success: true,
+			Alerts: []history.AlertRef{ref("yesterday", "B", "critical", "firing")}},
+		{Time: end.Add(-30 * time.Minute), Kind: history.KindNotification, Receiver: "r", Integration: "slack", Attempt: 1, Success: true,
+			Alerts: []history.AlertRef{ref("old", "A", "critical", "firing"), ref("yesterday", "B", "critical", "firing"), ref("new", "C", "critical", "firing")}},
+	}
+	var asked time.Time
+	src := Sources{
+		History: func(since, until time.Time) ([]history.Entry, error) {
+			asked = since
+			var out []history.Entry
+			for _, e := range es {
+				if !e.Time.Before(since) {
+					out = append(out, e)
+				}
+			}
+			return out, nil
+		},
+		Acks: func() []acks.State {
+			return []acks.State{
+				{Fingerprint: "old", FirstNotifiedAt: end.Add(-72 * time.Hour)},
+				{Fingerprint: "yesterday", FirstNotifiedAt: end.Add(-20 * time.Hour)},
+				{Fingerprint: "new", FirstNotifiedAt: end.Add(-30 * time.Minute)},
+			}
+		},
+	}
+	rep := Compute(context.Background(), src, "live", time.Hour, end)
+	require.Equal(t, end.Add(-25*time.Hour), asked, "the day before the window is replayed")
+	require.Equal(t, "0 of 1 alerts acknowledged as false positives", objective(rep, "false_positives").Detail)
+	require.Equal(t, "none of 1 critical alerts acknowledged", objective(rep, "mtta_critical").Detail)
+	require.Equal(t, "1 of 1 notifications delivered", objective(rep, "delivery").Detail, "the window's notifications only")
+}
