@@ -361,11 +361,12 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return nil
 	})
 	a.reloads.subscribe("weekly review", func(s *configfiles.Set) error {
+		// A relay that cannot be read fails the review mail, not the reload.
 		relay, err := slo.SMTPFromAlertmanager(s.Alertmanager)
 		if err != nil {
-			return err
+			logger.Warn("weekly review mail relay", "component", "weekly review", "err", err)
 		}
-		a.weekly.ApplyConfig(s.Appliance.Report, relay)
+		a.weekly.ApplyConfig(s.Appliance.Report, relay, err)
 		return nil
 	})
 	a.reloads.subscribe("forwarder", func(s *configfiles.Set) error {

@@ -117,6 +117,7 @@ var ErrNotConfigured = errors.New("weekly review: no report.email_to in applianc
 type mailSettings struct {
 	report ReportConfig
 	smtp   SMTP
+	err    error // why the relay could not be set up
 }
 
 // Weekly mails the review of the past 7 days once a week. It is an actor:
@@ -153,12 +154,14 @@ func NewWeekly(review func(ctx context.Context, now time.Time) Review, logger *s
 }
 
 // ApplyConfig sets the schedule and the relay. Without recipients or a
-// smarthost nothing is sent.
-func (w *Weekly) ApplyConfig(r ReportConfig, s SMTP) {
+// smarthost nothing is sent. relayErr, if set, says why the relay could not
+// be read (an unreadable password file): each send then fails with it,
+// logged, while the rest of the configuration applies.
+func (w *Weekly) ApplyConfig(r ReportConfig, s SMTP, relayErr error) {
 	if !r.resolved {
 		_ = r.Validate()
 	}
-	w.cur.Store(&mailSettings{report: r, smtp: s})
+	w.cur.Store(&mailSettings{report: r, smtp: s, err: relayErr})
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -166,7 +169,7 @@ func (w *Weekly) ApplyConfig(r ReportConfig, s SMTP) {
 }
 
 func (ms *mailSettings) enabled() bool {
-	return ms != nil && len(ms.report.rcpts) > 0 && ms.smtp.Smarthost != "" && ms.smtp.From != ""
+	return ms != nil && len(ms.report.rcpts) > 0 && (ms.err != nil || ms.smtp.Smarthost != "" && ms.smtp.From != "")
 }
 
 // Run sends the review at each scheduled time until ctx ends.
@@ -203,6 +206,10 @@ func (w *Weekly) Send(ctx context.Context, now time.Time) error {
 	ms := w.cur.Load()
 	if !ms.enabled() {
 		return ErrNotConfigured
+	}
+	if ms.err != nil {
+		w.sent.WithLabelValues("failed").Inc()
+		return fmt.Errorf("weekly review relay: %w", ms.err)
 	}
 	rv := w.review(ctx, now)
 	var body bytes.Buffer

@@ -3,6 +3,7 @@ package slo
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -75,7 +76,7 @@ func TestWeeklySends(t *testing.T) {
 			return c
 		}
 		// No recipients: nothing is sent.
-		w.ApplyConfig(cfg(`{weekday: monday}`), relay)
+		w.ApplyConfig(cfg(`{weekday: monday}`), relay, nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); _ = w.Run(ctx) }()
@@ -85,7 +86,7 @@ func TestWeeklySends(t *testing.T) {
 		require.Empty(t, sent)
 
 		// Recipients and a relay: Monday 09:00, every week.
-		w.ApplyConfig(cfg(`{email_to: "sre@example.com", weekday: monday, time: "09:00"}`), relay)
+		w.ApplyConfig(cfg(`{email_to: "sre@example.com", weekday: monday, time: "09:00"}`), relay, nil)
 		time.Sleep(15 * 24 * time.Hour) // to Monday 2000-01-24 00:00
 		synctest.Wait()
 		mu.Lock()
@@ -100,7 +101,7 @@ func TestWeeklySends(t *testing.T) {
 		mu.Unlock()
 
 		// A reload to Wednesday moves the next send.
-		w.ApplyConfig(cfg(`{email_to: "sre@example.com", weekday: wednesday, time: "06:15"}`), relay)
+		w.ApplyConfig(cfg(`{email_to: "sre@example.com", weekday: wednesday, time: "06:15"}`), relay, nil)
 		time.Sleep(3 * 24 * time.Hour)
 		synctest.Wait()
 		mu.Lock()
@@ -109,9 +110,14 @@ func TestWeeklySends(t *testing.T) {
 		mu.Unlock()
 
 		// No relay (no smtp_smarthost): nothing more.
-		w.ApplyConfig(cfg(`{email_to: "sre@example.com", weekday: wednesday, time: "06:15"}`), SMTP{})
+		w.ApplyConfig(cfg(`{email_to: "sre@example.com", weekday: wednesday, time: "06:15"}`), SMTP{}, nil)
 		time.Sleep(14 * 24 * time.Hour)
 		synctest.Wait()
+		require.Len(t, sent, 3)
+
+		// A relay that could not be read: the send fails with why.
+		w.ApplyConfig(cfg(`{email_to: "sre@example.com"}`), SMTP{}, errors.New("read smtp_auth_password_file: no such file"))
+		require.ErrorContains(t, w.Send(context.Background(), time.Now()), "no such file")
 		require.Len(t, sent, 3)
 		cancel()
 		<-done
