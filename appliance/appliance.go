@@ -400,6 +400,9 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return slo.ComputeReview(ctx, sloAPI.Sources, "7d", slo.Windows["7d"], now)
 	}, logger, reg)
 	sloAPI.SendReview = a.weekly.Send
+	if a.peer != nil {
+		a.weekly.SetFirst(func() bool { return a.peer.Position() == 0 })
+	}
 
 	// The configuration dump shows the mail relay, its user and the sender
 	// as <secret> too (README: Secrets); Alertmanager redacts only its own

@@ -130,6 +130,9 @@ type Weekly struct {
 	wake   chan struct{}
 	sent   *prometheus.CounterVec
 	last   prometheus.Gauge
+	// first says whether this node sends the scheduled mail: in a
+	// cluster only the first peer does, so a pair sends one, not two.
+	first func() bool
 	// send delivers one message (sendMail; tests replace it).
 	send func(ctx context.Context, s SMTP, to []string, subject string, body []byte, now time.Time) error
 }
@@ -152,6 +155,10 @@ func NewWeekly(review func(ctx context.Context, now time.Time) Review, logger *s
 	}
 	return w
 }
+
+// SetFirst makes the scheduled send depend on first (set before Run): in a
+// cluster, whether this node is the first peer.
+func (w *Weekly) SetFirst(first func() bool) { w.first = first }
 
 // ApplyConfig sets the schedule and the relay. Without recipients or a
 // smarthost nothing is sent. relayErr, if set, says why the relay could not
@@ -194,6 +201,10 @@ func (w *Weekly) Run(ctx context.Context) error {
 				timer.Stop()
 			}
 		case now := <-fire:
+			if w.first != nil && !w.first() {
+				w.logger.Debug("weekly review left to the first cluster peer")
+				continue
+			}
 			if err := w.Send(ctx, now); err != nil {
 				w.logger.Error("send weekly review", "err", err)
 			}

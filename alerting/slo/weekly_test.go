@@ -115,10 +115,22 @@ func TestWeeklySends(t *testing.T) {
 		synctest.Wait()
 		require.Len(t, sent, 3)
 
+		// Not the first cluster peer: the scheduled mail is the first's.
+		first := false
+		w.SetFirst(func() bool { return first })
+		w.ApplyConfig(cfg(`{email_to: "sre@example.com", weekday: wednesday, time: "06:15"}`), relay, nil)
+		time.Sleep(7 * 24 * time.Hour)
+		synctest.Wait()
+		require.Len(t, sent, 3)
+		first = true
+		time.Sleep(7 * 24 * time.Hour)
+		synctest.Wait()
+		require.Len(t, sent, 4)
+
 		// A relay that could not be read: the send fails with why.
 		w.ApplyConfig(cfg(`{email_to: "sre@example.com"}`), SMTP{}, errors.New("read smtp_auth_password_file: no such file"))
 		require.ErrorContains(t, w.Send(context.Background(), time.Now()), "no such file")
-		require.Len(t, sent, 3)
+		require.Len(t, sent, 4)
 		cancel()
 		<-done
 	})
