@@ -104,6 +104,13 @@ func TestBackfill(t *testing.T) {
 		m, _ := strconv.ParseFloat(res[0].Value[1].(string), 64)
 		return m >= n+3
 	})
+	// A histogram's buckets are one series across the boundary too: the
+	// backfill writes le as the scrape stores it ("1.0", not "1").
+	waitFor(t, 10*time.Second, "a bucket series with backfilled and scraped samples", func() bool {
+		res := query(t, a, `count(count_over_time(smm_connector_request_duration_seconds_bucket{le="1.0"}[24h]) > 1400 and smm_connector_request_duration_seconds_bucket{le="1.0"})`, time.Time{})
+		return len(res) == 1 && res[0].Value[1] != "0"
+	})
+	require.Empty(t, query(t, a, `smm_connector_request_duration_seconds_bucket{le="1"}`, time.Now().Add(-12*time.Hour)), "no series with the unnormalized le")
 	res = query(t, a, "resets("+series+"[24h])", time.Time{})
 	require.Len(t, res, 1)
 	require.Equal(t, "0", res[0].Value[1], "the live run continues the backfilled counter")
