@@ -37,7 +37,7 @@ func TestBackfill(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, blocks, res.Blocks)
 	for _, b := range blocks {
-		require.LessOrEqual(t, b.Meta().MaxTime-b.Meta().MinTime, (2 * time.Hour).Milliseconds()+1, "blocks within the head's 2 h range")
+		require.LessOrEqual(t, b.Meta().MaxTime-b.Meta().MinTime, (2*time.Hour).Milliseconds()+1, "blocks within the head's 2 h range")
 	}
 	q, err := db.Querier(opts.Start.UnixMilli(), until.UnixMilli())
 	require.NoError(t, err)
