@@ -38,6 +38,7 @@ import (
 	"github.com/smm-architect/smm-appliance/alerting/escalation"
 	"github.com/smm-architect/smm-appliance/alerting/history"
 	"github.com/smm-architect/smm-appliance/alerting/ruler"
+	"github.com/smm-architect/smm-appliance/alerting/slo"
 	"github.com/smm-architect/smm-appliance/appliance/configfiles"
 	"github.com/smm-architect/smm-appliance/configs"
 	"github.com/smm-architect/smm-appliance/scrape"
@@ -79,6 +80,7 @@ type Appliance struct {
 	webOpts    web.Options // the APIs, built by the web actor
 	console    *console.Console
 	escalation *escalation.Engine
+	weekly     *slo.Weekly // mails the weekly review
 	reloads    *coordinator
 	versions   *configVersions // configuration versions and deploys (configversions.go)
 	auth       *auth.Authorizer
@@ -253,6 +255,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		ackStore.SetOnMerge(a.auditGossipAcks(a.peer))
 	}
 
+	sloRec := slo.NewRecorder(func(fp string) (time.Time, bool) {
+		st, ok := ackStore.Get(fp)
+		return st.FirstNotifiedAt, ok
+	}, reg)
 	a.am, err = alertmanager.New(alertmanager.Options{
 		Peer:        a.peer,
 		PeerTimeout: o.ClusterPeerTimeout,
@@ -261,7 +267,9 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		ExternalURL: extURL,
 		// The console exists before the first ApplyConfig starts the
 		// dispatcher, so no attempt can come earlier.
-		Observer:        func(at alertmanager.Attempt) { a.console.Observe(at) },
+		// The SLO recorder reads the alert's first notification before the
+		// console records this one.
+		Observer:        func(at alertmanager.Attempt) { sloRec.Observe(at); a.console.Observe(at) },
 		OnGossipSilence: onGossipSilence,
 	}, logger, reg)
 	if err != nil {
@@ -367,6 +375,15 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		a.escalation.ApplyPolicy(&s.Appliance.Escalation)
 		return nil
 	})
+	a.reloads.subscribe("weekly review", func(s *configfiles.Set) error {
+		// A relay that cannot be read fails the review mail, not the reload.
+		relay, err := slo.SMTPFromAlertmanager(s.Alertmanager)
+		if err != nil {
+			logger.Warn("weekly review mail relay", "component", "weekly review", "err", err)
+		}
+		a.weekly.ApplyConfig(s.Appliance.Report, relay, err)
+		return nil
+	})
 	a.reloads.subscribe("forwarder", func(s *configfiles.Set) error {
 		if ruler.Configured(s.Prometheus) {
 			a.forwarder.SetExternal(a.external.Notifier())
@@ -383,6 +400,24 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.reloads.subscribe("rules", func(s *configfiles.Set) error {
 		return a.ruler.ApplyConfig(s.Prometheus, s.RuleFiles, s.DisabledGroups)
 	})
+
+	// The SLO report and weekly review: history and acks in process, the
+	// latency histogram and ALERTS from the TSDB (docs/slo.md).
+	sloAPI := &web.SLOAPI{Sources: slo.Sources{
+		History:    slo.HistorySource(hist),
+		Acks:       ackStore.List,
+		Query:      slo.EngineQuery(engine, a.local),
+		Teams:      slo.RuleTeams(a.ruler.Manager),
+		AlertRules: slo.RuleNames(a.ruler.Manager),
+		Silences:   slo.SilenceSource(a.am.Silences),
+	}}
+	a.weekly = slo.NewWeekly(func(ctx context.Context, now time.Time) slo.Review {
+		return slo.ComputeReview(ctx, sloAPI.Sources, "7d", slo.Windows["7d"], now)
+	}, logger, reg)
+	sloAPI.SendReview = a.weekly.Send
+	if a.peer != nil {
+		a.weekly.SetFirst(func() bool { return a.peer.Position() == 0 })
+	}
 
 	// The configuration dump shows the mail relay, its user and the sender
 	// as <secret> too (README: Secrets); Alertmanager redacts only its own
@@ -417,6 +452,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 			Console: a.console,
 			Status:  a.status,
 			Audit:   a.audit,
+			SLO:     sloAPI,
 		}).Handler(), a.escalation.Positions), a.dashboards)),
 		Auth: a.auth,
 	}
@@ -667,6 +703,22 @@ func (a *Appliance) Run(ctx context.Context) error {
 			a.external.StopNotifier()
 			<-done
 			a.stop("notifier")
+		})
+	}
+	{
+		// The weekly review mail, once the first configuration set its
+		// schedule and relay.
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Add(func() error {
+			select {
+			case <-a.configLoaded:
+			case <-ctx.Done():
+				return nil
+			}
+			return a.weekly.Run(ctx)
+		}, func(error) {
+			cancel()
+			a.stop("weekly review")
 		})
 	}
 	if a.peer != nil {

@@ -61,6 +61,9 @@ var applianceAlerts = []specAlert{
 	{"TSDBFailures", "critical", []string{"platform"}, "platform", "smm-appliance", "appliance"},
 	{"OwnDiskNearlyFull", "critical", []string{"platform"}, "platform", "smm-appliance", "appliance"},
 	{"ConfigReloadFailed", "warning", []string{"platform"}, "platform", "smm-appliance", "appliance"},
+	// The meta-alerts on the alerting SLOs (docs/slo.md).
+	{"AlertProcessingLatencySLO", "warning", []string{"platform"}, "platform", "smm-appliance", "appliance"},
+	{"AlertDeliverySLO", "warning", []string{"platform"}, "platform", "smm-appliance", "appliance"},
 }
 
 // allAlerts is every alert the shipped rules must define.

@@ -10,13 +10,25 @@ DATA=${DATA:-data}
 WEB=${WEB:-127.0.0.1:9090}
 AM=${AM:-127.0.0.1:9093}
 CONTROL=${CONTROL:-127.0.0.1:9099}
+# History written before the first start, so the 6-hour and 24-hour rules and
+# the graphs have data at once; 0 disables it. Skipped when $DATA holds data.
+BACKFILL=${BACKFILL:-24h}
 
-"$BIN/smm-simulator" --demo --control.listen-address "$CONTROL" &
+"$BIN/smm-simulator" --demo --control.listen-address "$CONTROL" \
+  --backfill.tsdb-path "$DATA/tsdb" --backfill.duration "$BACKFILL" &
 sim=$!
 app=
 # Both children go when the script goes, however it is stopped.
 trap 'kill $sim $app 2>/dev/null || true; wait' EXIT
 trap 'exit 130' INT TERM
+
+# The simulator serves (its control API answers) once the backfill is on
+# disk; the appliance must not open the TSDB before.
+for _ in $(seq 1 1200); do
+  if (exec 3<>"/dev/tcp/${CONTROL%:*}/${CONTROL##*:}") 2>/dev/null; then break; fi
+  kill -0 "$sim" 2>/dev/null || { echo "smm-simulator exited" >&2; exit 1; }
+  sleep 0.1
+done
 
 cat <<BANNER
 

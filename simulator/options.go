@@ -55,6 +55,9 @@ type Options struct {
 	// SeriesTargets listeners.
 	Series        int
 	SeriesTargets int
+
+	// Backfill, if Dir is set, writes Duration of history before the live run.
+	Backfill BackfillOptions
 }
 
 // DefaultDemoScenarios is the demo rotation. It opens with canary-failure: its alert

@@ -21,6 +21,7 @@ type ApplianceAPI struct {
 	Console *console.Console
 	Status  func() map[string]any
 	Audit   *audit.Log
+	SLO     *SLOAPI // nil: no SLO report
 }
 
 // Handler routes the appliance API.
@@ -46,6 +47,11 @@ func (a *ApplianceAPI) Handler() http.Handler {
 		writeAPI(w, http.StatusOK, auth.FromContext(r.Context()), nil)
 	})
 	mux.HandleFunc("GET /api/v1/appliance/audit", a.auditLog)
+	if a.SLO != nil {
+		mux.HandleFunc("GET /api/v1/appliance/slo", a.SLO.report)
+		mux.HandleFunc("GET /api/v1/appliance/review", a.SLO.review)
+		mux.HandleFunc("POST /api/v1/appliance/review/send", a.SLO.send)
+	}
 	return mux
 }
 

@@ -28,6 +28,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/smm-architect/smm-appliance/alerting/escalation"
+	"github.com/smm-architect/smm-appliance/alerting/slo"
 	"github.com/smm-architect/smm-appliance/appliance/envsubst"
 	"github.com/smm-architect/smm-appliance/web/auth"
 	"github.com/smm-architect/smm-appliance/web/dashboards"
@@ -382,6 +383,7 @@ func (l Loader) loadAlertmanager(s *Set) error {
 type ApplianceConfig struct {
 	Escalation escalation.Policy `yaml:"escalation"`
 	Auth       auth.Config       `yaml:"auth"`
+	Report     slo.ReportConfig  `yaml:"report"`
 }
 
 func (l Loader) loadAppliance(s *Set) error {

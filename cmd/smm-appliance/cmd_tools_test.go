@@ -156,5 +156,5 @@ func TestDocsAlertsUpToDate(t *testing.T) {
 	written, err := os.ReadFile(out)
 	require.NoError(t, err)
 	require.Equal(t, string(committed), string(written))
-	require.Equal(t, 37, strings.Count(string(written), "\n| smm_"))
+	require.Equal(t, 39, strings.Count(string(written), "\n| smm_"))
 }

@@ -81,6 +81,13 @@ func newApp(opts *simulator.Options, logCfg *promslog.Config) *kingpin.Applicati
 	app.Flag("series.targets", "Number of targets (ports, job smm-bench) the --series are spread over.").
 		Default(fmt.Sprint(opts.SeriesTargets)).IntVar(&opts.SeriesTargets)
 
+	app.Flag("backfill.tsdb-path", "Before the live run, write --backfill.duration of history into this TSDB directory (the appliance's <storage.path>/tsdb, before it starts). Skipped if it already holds data.").
+		PlaceHolder("DIR").StringVar(&opts.Backfill.Dir)
+	app.Flag("backfill.duration", "How much history to backfill.").
+		Default("24h").DurationVar(&opts.Backfill.Duration)
+	app.Flag("backfill.step", "Interval between backfilled samples.").
+		Default("1m").DurationVar(&opts.Backfill.Step)
+
 	flag.AddFlags(app, logCfg)
 	app.Action(func(*kingpin.ParseContext) error {
 		opts.Scenarios = splitList(opts.Scenarios)
@@ -105,9 +112,15 @@ func splitList(in []string) []string {
 
 func run(opts simulator.Options, logCfg *promslog.Config, out io.Writer) error {
 	logger := promslog.New(logCfg).With("component", "simulator")
+	backfill := prepareBackfill(&opts, logger)
 	sim, err := simulator.New(opts, logger)
 	if err != nil {
 		return err
+	}
+	if backfill {
+		if err := runBackfill(sim, opts.Backfill, logger); err != nil {
+			return err
+		}
 	}
 	if err := sim.Start(); err != nil {
 		return err

@@ -161,6 +161,9 @@ var routes = []route{
 	{"DELETE", "/api/v1/appliance/acks/*", RoleOperator, false},
 	{"GET", "/api/v1/appliance/history", RoleViewer, false},
 	{"GET", "/api/v1/appliance/escalations", RoleViewer, false},
+	{"GET", "/api/v1/appliance/slo", RoleViewer, false},
+	{"GET", "/api/v1/appliance/review", RoleViewer, false},
+	{"POST", "/api/v1/appliance/review/send", RoleAdmin, false},
 	{"GET", "/api/v1/appliance/whoami", RoleViewer, false},
 	{"GET", "/api/v1/appliance/audit", RoleAdmin, false},
 	// Configuration deploys and versions (web/config_api.go): versions

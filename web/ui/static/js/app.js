@@ -13,6 +13,7 @@ import statusPage from './pages/status.js';
 import escalationPage from './pages/escalation.js';
 import versionsPage from './pages/versions.js';
 import dashboardsPage from './pages/dashboards.js';
+import sloPage from './pages/slo.js';
 
 const pages = {
   alerts: { title: 'Alerts', make: alertsPage },
@@ -25,6 +26,7 @@ const pages = {
   escalation: { title: 'Escalation', make: escalationPage },
   status: { title: 'Status', make: statusPage },
   versions: { title: 'Configuration', make: versionsPage },
+  slo: { title: 'SLOs', make: sloPage },
 };
 
 export const REFRESH_MS = 10000;
