@@ -103,6 +103,7 @@ type Alertmanager struct {
 	dispatcher atomic.Pointer[dispatch.Dispatcher]
 	inhibitor  atomic.Pointer[inhibit.Inhibitor]
 	config     atomic.Pointer[amconfig.Config]
+	receivers  atomic.Pointer[map[string][]notify.Integration] // for Renotify
 	startTime  time.Time
 }
 
@@ -496,6 +497,7 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 	disp.WaitForLoading()
 	am.dispatcher.Store(disp)
 	am.config.Store(cfg)
+	am.receivers.Store(&receivers)
 	return nil
 }
 
