@@ -79,6 +79,9 @@ type Options struct {
 	Appliance http.Handler
 	// Auth authenticates and authorises every request on both listeners.
 	Auth *auth.Authorizer
+	// AckPages serves /ack and /ack/link, the pages the links in messages
+	// open (AckLinks.Pages).
+	AckPages http.Handler
 }
 
 // Storage is what the Prometheus API reads from local storage.
@@ -361,6 +364,10 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 	alertmanagerV1{v2: o.Alertmanager}.register(amMux, "")
 	amMux.Handle("/", alertmanagerAPI(o.Alertmanager))
 	mux.Handle("/alertmanager/", http.StripPrefix("/alertmanager", amMux))
+	if o.AckPages != nil {
+		mux.Handle("/ack", o.AckPages)
+		mux.Handle("/ack/", o.AckPages)
+	}
 	// The operator console, served from the binary.
 	mux.Handle("/", ui.Handler())
 	return mux, nil

@@ -106,11 +106,12 @@ func (c *Console) SetRenotifier(r Renotifier) { c.renotify = r }
 // runs again everywhere) and notifies the team again of each alert still
 // firing and not silenced: through the receivers its route sends to now,
 // once, with the group key of its last notification to that receiver. In
-// a cluster every node lapses the snooze, and only the first in the
-// gossip order (wait() == 0) re-sends, like the pipeline's own
-// position-based wait.
-func (c *Console) LapseSnoozes(ctx context.Context, now time.Time, first bool) {
-	lapsed, err := c.acks.Lapse(now)
+// a cluster a node lapses a snooze wait after its end (its position in the
+// gossip order times the peer timeout, as the notification pipeline
+// waits): the first node lapses and re-sends, the others get the lapse by
+// gossip first and send nothing, unless the first is down.
+func (c *Console) LapseSnoozes(ctx context.Context, now time.Time, wait time.Duration) {
+	lapsed, err := c.acks.Lapse(now.Add(-wait))
 	if err != nil {
 		c.logger.Error("lapse snoozes (retried at the next check)", "err", err)
 		return
@@ -127,7 +128,7 @@ func (c *Console) LapseSnoozes(ctx context.Context, now time.Time, first bool) {
 		if err := c.history.Append(history.Entry{Time: now, Kind: history.KindSnoozeLapsed, Alerts: []history.AlertRef{ref}, Success: true, User: st.Ack.By}); err != nil {
 			c.logger.Error("record lapsed snooze", "err", err)
 		}
-		if a == nil || !first || c.status == nil || c.renotify == nil {
+		if a == nil || c.status == nil || c.renotify == nil {
 			continue
 		}
 		status, receivers := c.status(ctx, a)
