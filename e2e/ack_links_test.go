@@ -149,7 +149,7 @@ func TestAckFromNotifications(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode)
-		require.Equal(t, "no-referrer", resp.Header.Get("Referrer-Policy"))
+		require.Equal(t, "same-origin", resp.Header.Get("Referrer-Policy"))
 		if method == http.MethodGet {
 			require.Contains(t, string(body), "E2ELinked on db-1")
 			require.Contains(t, string(body), "E2ELinked on db-2")

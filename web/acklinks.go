@@ -133,9 +133,10 @@ func reasonOptions() []reasonOption {
 func (l *AckLinks) render(w http.ResponseWriter, code int, d pageData) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	// The capability is in the URL: no referrer, no framing, nothing
+	// The capability is in the URL: no referrer to other sites (same-
+	// origin keeps the Origin header the write check needs), no framing, nothing
 	// loaded from elsewhere.
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
