@@ -264,6 +264,12 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		// dispatcher, so no attempt can come earlier.
 		Observer:        func(at alertmanager.Attempt) { a.console.Observe(at) },
 		OnGossipSilence: onGossipSilence,
+		AckLink: func(receiver string, fps []string) string {
+			if len(fps) > acklink.MaxLinkAlerts {
+				return ""
+			}
+			return a.links.URL("ack", acklink.Target{Receiver: receiver, Fingerprints: fps})
+		},
 	}, logger, reg)
 	if err != nil {
 		return nil, err

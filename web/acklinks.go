@@ -182,6 +182,7 @@ func (l *AckLinks) confirm(w http.ResponseWriter, r *http.Request, capability bo
 		return
 	}
 	d := l.base(r, capability, req)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10) // a reason and a comment
 	if err := r.ParseForm(); err != nil {
 		d.Error = err.Error()
 		l.render(w, http.StatusBadRequest, d)

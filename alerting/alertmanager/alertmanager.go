@@ -60,6 +60,9 @@ type Options struct {
 	// OnGossipSilence, if set, sees each silence change merged from a
 	// cluster peer (for the audit log).
 	OnGossipSilence func(GossipedSilence)
+	// AckLink, if set, gives the log fallback the Acknowledge link of a
+	// notification (the link the real channels carry; acklink).
+	AckLink func(receiver string, fingerprints []string) string
 }
 
 // ApplyOptions are the appliance's additions to a configuration.
@@ -447,7 +450,7 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 			return fmt.Errorf("build receiver %q: %w", rcv.Name, err)
 		}
 		if len(ints) == 0 && o.LogFallback[rcv.Name] {
-			ints = append(ints, logIntegration(rcv.Name, am.logger))
+			ints = append(ints, logIntegration(rcv.Name, am.logger, am.opts.AckLink))
 		}
 		receivers[rcv.Name] = observe(ints, rcv.Name, am.opts.Observer, &am.attempts, &am.inflight)
 	}
