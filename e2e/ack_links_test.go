@@ -236,6 +236,19 @@ func TestAckFromNotifications(t *testing.T) {
 	code, s = pdPost("v1="+hmacHex(pdSecret, un), un)
 	require.Equal(t, http.StatusOK, code, s)
 	require.Nil(t, applianceAlerts(t, a)["E2EPaged/db-4"].Ack)
+	// Resolved in PagerDuty: acknowledged here (it stops escalation; the
+	// alert resolves when its source says so). Other events are taken
+	// and ignored.
+	res := bytes.Replace(pd, []byte("incident.acknowledged"), []byte("incident.resolved"), 1)
+	code, s = pdPost("v1="+hmacHex(pdSecret, res), res)
+	require.Equal(t, http.StatusOK, code, s)
+	paged = applianceAlerts(t, a)["E2EPaged/db-4"]
+	require.NotNil(t, paged.Ack)
+	require.Contains(t, paged.Ack.Comment, "resolved in PagerDuty")
+	other := bytes.Replace(pd, []byte("incident.acknowledged"), []byte("incident.priority_updated"), 1)
+	code, s = pdPost("v1="+hmacHex(pdSecret, other), other)
+	require.Equal(t, http.StatusOK, code, s)
+	require.Contains(t, s, "ignored")
 
 	// Slack: a signed button press acknowledges; a stale or bad one not.
 	slacked := applianceAlerts(t, a)["E2ESlacked/db-5"].Fingerprint
@@ -271,10 +284,10 @@ func TestAckFromNotifications(t *testing.T) {
 	_, metrics := httpGet(a.web + "/metrics")
 	for _, want := range []string{
 		`smm_appliance_alert_acks_total{alertname="E2ELinked",reason="false_positive",team="database",via="link"} 2`,
-		`smm_appliance_alert_acks_total{alertname="E2EPaged",reason="working_on_it",team="database",via="pagerduty"} 1`,
+		`smm_appliance_alert_acks_total{alertname="E2EPaged",reason="working_on_it",team="database",via="pagerduty"} 2`,
 		`smm_appliance_alert_acks_total{alertname="E2ESlacked",reason="working_on_it",team="database",via="slack"} 1`,
 		`smm_appliance_alert_acknowledge_seconds_count{alertname="E2ELinked",severity="critical",team="database",via="link"} 2`,
-		`smm_appliance_alert_acknowledge_seconds_count{alertname="E2EPaged",severity="critical",team="database",via="pagerduty"} 1`,
+		`smm_appliance_alert_acknowledge_seconds_count{alertname="E2EPaged",severity="critical",team="database",via="pagerduty"} 2`,
 	} {
 		require.Contains(t, string(metrics), want)
 	}

@@ -69,6 +69,15 @@ func (c *Console) AckWith(ctx context.Context, req AckRequest) ([]acks.State, er
 	for i, a := range found {
 		targets[i] = acks.Target{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"]), Team: string(a.Labels["team"])}
 	}
+	// MTTA counts the ack that answered the page: not a second ack of an
+	// alert already acknowledged (a reason changed, PagerDuty's resolve
+	// after its acknowledge).
+	answered := map[string]bool{}
+	for _, t := range targets {
+		if st, ok := c.acks.Get(t.Fingerprint); ok && st.AckedAt(now) {
+			answered[t.Fingerprint] = true
+		}
+	}
 	out, err := c.acks.AcknowledgeAll(targets, acks.Ack{By: req.By, Comment: req.Comment, At: now, Reason: req.Reason, Via: req.Via, Until: req.Until})
 	if err != nil {
 		return nil, err
@@ -79,7 +88,7 @@ func (c *Console) AckWith(ctx context.Context, req AckRequest) ([]acks.State, er
 			team = targets[i].Team
 		}
 		c.ackCount.WithLabelValues(st.Alertname, team, req.Reason, req.Via).Inc()
-		if !st.FirstNotifiedAt.IsZero() {
+		if !st.FirstNotifiedAt.IsZero() && !answered[st.Fingerprint] {
 			c.ackSeconds.WithLabelValues(st.Severity, team, st.Alertname, req.Via).Observe(now.Sub(st.FirstNotifiedAt).Seconds())
 		}
 	}
