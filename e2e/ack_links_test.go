@@ -245,6 +245,12 @@ func TestAckFromNotifications(t *testing.T) {
 	paged = applianceAlerts(t, a)["E2EPaged/db-4"]
 	require.NotNil(t, paged.Ack)
 	require.Contains(t, paged.Ack.Comment, "resolved in PagerDuty")
+	// An ack made in the console is not PagerDuty's to remove.
+	code, body = postJSON(t, a.web+"/api/v1/appliance/acks", map[string]any{"fingerprint": paged.Fingerprint, "by": "bob"})
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	code, s = pdPost("v1="+hmacHex(pdSecret, un), un)
+	require.Equal(t, http.StatusOK, code, s)
+	require.Equal(t, "bob", applianceAlerts(t, a)["E2EPaged/db-4"].Ack.By)
 	other := bytes.Replace(pd, []byte("incident.acknowledged"), []byte("incident.priority_updated"), 1)
 	code, s = pdPost("v1="+hmacHex(pdSecret, other), other)
 	require.Equal(t, http.StatusOK, code, s)
@@ -279,6 +285,33 @@ func TestAckFromNotifications(t *testing.T) {
 	require.NotNil(t, sl.Ack)
 	require.Equal(t, "slack:erin", sl.Ack.By)
 	require.Equal(t, "slack", sl.Ack.Via)
+
+	// A snooze from Slack; an ack with an explicit end from the API.
+	bystander := applianceAlerts(t, a)["E2EBystander/db-3"].Fingerprint
+	payload, _ = json.Marshal(map[string]any{"type": "interactive_message", "user": map[string]string{"id": "U2", "name": "frank"},
+		"actions": []map[string]string{{"name": "smm_ack", "value": "snooze db-slack " + bystander}}})
+	form = []byte("payload=" + url.QueryEscape(string(payload)))
+	code, s = slackPost(time.Now(), slackSecret)
+	require.Equal(t, http.StatusOK, code, s)
+	require.Contains(t, s, `"response_type":"ephemeral"`)
+	by := applianceAlerts(t, a)["E2EBystander/db-3"].Ack
+	require.NotNil(t, by)
+	require.Equal(t, "slack:frank", by.By)
+	require.WithinDuration(t, time.Now().Add(time.Hour), by.Until, time.Minute)
+	until := time.Now().Add(3 * time.Hour).UTC().Truncate(time.Second)
+	code, body = postJSON(t, a.web+"/api/v1/appliance/acks", map[string]any{"fingerprint": bystander, "by": "gus", "until": until})
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	require.True(t, until.Equal(applianceAlerts(t, a)["E2EBystander/db-3"].Ack.Until))
+	var ackHist struct {
+		Data []struct {
+			User  string
+			Until *time.Time
+		}
+	}
+	getJSON(t, a.web+"/api/v1/appliance/history?kind=ack", &ackHist)
+	require.Equal(t, "gus", ackHist.Data[0].User)
+	require.NotNil(t, ackHist.Data[0].Until)
+	require.True(t, until.Equal(*ackHist.Data[0].Until))
 
 	// Counted per alert name, team, reason and channel; MTTA per channel.
 	_, metrics := httpGet(a.web + "/metrics")
