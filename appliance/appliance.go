@@ -395,7 +395,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// as <secret> too (README: Secrets); Alertmanager redacts only its own
 	// secret types.
 	amAPI := configfiles.RedactStatus(a.am.Handler(), a.reloads.Current)
-	ackLinks := &web.AckLinks{Console: a.console, Links: a.links, Logger: logger}
+	ackLinks := &web.AckLinks{Console: a.console, Links: a.links, Logger: logger, Groups: a.am.GroupAlerts}
 	// The APIs' wiring; the web actor builds them while the TSDB opens.
 	a.webOpts = web.Options{
 		ExternalURL:         extURL,

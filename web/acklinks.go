@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -29,6 +30,9 @@ type AckLinks struct {
 	Console *console.Console
 	Links   *acklink.Links
 	Logger  *slog.Logger
+	// Groups returns the firing alerts of the live alert groups whose
+	// group key match accepts (the embedded Alertmanager's GroupAlerts).
+	Groups func(ctx context.Context, match func(groupKey string) bool) []string
 }
 
 // Pages serves /ack and /ack/link.

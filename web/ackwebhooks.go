@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,7 +98,7 @@ func (l *AckLinks) pagerDuty(w http.ResponseWriter, r *http.Request) {
 		writeAPI(w, http.StatusOK, map[string]any{"ignored": e.EventType}, nil)
 		return
 	}
-	fps, err := l.notificationOf(e.Data.IncidentKey)
+	fps, err := l.incidentAlerts(r.Context(), e.Data.IncidentKey)
 	if err != nil {
 		writeAPI(w, http.StatusInternalServerError, nil, err)
 		return
@@ -130,11 +131,18 @@ func (l *AckLinks) pagerDuty(w http.ResponseWriter, r *http.Request) {
 	writeAPI(w, code, map[string]any{"acked": acked}, err)
 }
 
-// notificationOf returns the alerts of the latest PagerDuty notification
-// whose dedup key is key.
-func (l *AckLinks) notificationOf(key string) ([]string, error) {
+// incidentAlerts returns the alerts of the PagerDuty incident whose dedup
+// key is key: the firing alerts of the live alert group with that key
+// (also when a cluster peer sent the notification), else those of the
+// latest PagerDuty notification in the history with it.
+func (l *AckLinks) incidentAlerts(ctx context.Context, key string) ([]string, error) {
 	if key == "" {
 		return nil, nil
+	}
+	if l.Groups != nil {
+		if fps := l.Groups(ctx, func(gk string) bool { return acklink.DedupKey(gk) == key }); len(fps) > 0 {
+			return fps, nil
+		}
 	}
 	entries, err := l.Console.History(history.Filter{Kind: history.KindNotification, Limit: 100000})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/alert"
+	"github.com/prometheus/alertmanager/dispatch"
 	"github.com/prometheus/alertmanager/notify"
 )
 
@@ -43,4 +44,36 @@ func (am *Alertmanager) Renotify(ctx context.Context, receiver, groupKey string,
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// GroupAlerts returns the fingerprints of the firing alerts of the groups
+// in the running dispatcher whose group key match accepts: what a
+// PagerDuty incident (dedup key = hash of the group key) stands for now.
+// It reads the dispatcher, not the history, so it also finds groups a
+// cluster peer sent.
+func (am *Alertmanager) GroupAlerts(ctx context.Context, match func(groupKey string) bool) []string {
+	d := am.dispatcher.Load()
+	if d == nil {
+		return nil
+	}
+	groups, _, err := d.Groups(ctx, func(*dispatch.Route) bool { return true }, func(a *alert.Alert, now time.Time) (alert.AlertStatus, bool) {
+		return alert.AlertStatus{}, !a.ResolvedAt(now)
+	})
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range groups {
+		if !match(g.GroupKey) {
+			continue
+		}
+		for _, a := range g.Alerts {
+			if fp := a.Fingerprint().String(); !seen[fp] {
+				seen[fp] = true
+				out = append(out, fp)
+			}
+		}
+	}
+	return out
 }
