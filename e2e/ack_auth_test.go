@@ -112,6 +112,8 @@ func TestAckLinksWithLogin(t *testing.T) {
 	code, page = do("POST", tampered, "", url.Values{"reason": {"duplicate"}})
 	require.Equal(t, http.StatusForbidden, code, "a capability for other alerts: %s", page)
 	require.Nil(t, states()["E2ELogin/db-3"].Ack)
+	code, page = do("POST", link+"&snooze=1s", "", url.Values{"reason": {"duplicate"}})
+	require.Equal(t, http.StatusForbidden, code, "a snooze the message did not offer: %s", page)
 	code, page = do("POST", link, "", url.Values{"reason": {"duplicate"}})
 	require.Equal(t, http.StatusOK, code, page)
 	require.Contains(t, page, "by via link from db-slack")

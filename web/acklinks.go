@@ -75,6 +75,12 @@ func (l *AckLinks) parse(r *http.Request, capability bool) (linkRequest, int, er
 		if err := l.Links.Keys.Verify(q.Get("cap"), t.Receiver, t.Fingerprints, time.Now()); err != nil {
 			return linkRequest{}, http.StatusForbidden, err
 		}
+		// The capability covers the alerts and the receiver; of the
+		// snoozes only the message's own (Snooze 1 h) goes with it, so an
+		// edited link cannot turn an ack into a one-second snooze.
+		if req.snooze != 0 && req.snooze != acklink.SnoozeLink {
+			return linkRequest{}, http.StatusForbidden, fmt.Errorf("%w: a one-click link snoozes for %s only", acklink.ErrCapability, model.Duration(acklink.SnoozeLink))
+		}
 		req.by = "via link from " + t.Receiver
 	}
 	return req, 0, nil
