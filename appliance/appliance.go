@@ -315,10 +315,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// Damaged state files were moved aside: an alert for each (the
 	// Alertmanager raised its own), and the audit log. A full disk pages
 	// in-process and holds firing alerts.
-	for _, d := range ackStore.Damaged() {
+	for _, d := range append(ackStore.Damaged(), a.links.Keys.Damaged()...) {
 		a.am.RaiseDamaged(d)
 	}
-	for _, d := range append(ackStore.Damaged(), a.am.Damaged()...) {
+	for _, d := range append(append(ackStore.Damaged(), a.links.Keys.Damaged()...), a.am.Damaged()...) {
 		a.writeAudit(audit.Entry{Event: "state_file_damaged", Path: d.Path, Result: "moved to " + d.MovedTo + "; lost " + d.Lost, Error: d.Err.Error()})
 	}
 	guard.OnChange(func(full bool, err error) {

@@ -73,9 +73,16 @@ func TestCapability(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, k3.Verify(k.Sign("db-slack", fps, now.Add(time.Hour)), "db-slack", fps, now), "the rotated key is what the next start reads")
 
+	// A damaged key file is moved aside and replaced; the start goes on.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.key"), []byte("short"), 0o600))
-	_, err = OpenKey(filepath.Join(dir, "bad.key"))
-	require.ErrorContains(t, err, "64 hex digits")
+	bad, err := OpenKey(filepath.Join(dir, "bad.key"))
+	require.NoError(t, err)
+	require.Len(t, bad.Damaged(), 1)
+	require.FileExists(t, bad.Damaged()[0].MovedTo)
+	require.NoError(t, bad.Verify(bad.Sign("r", fps, now.Add(time.Hour)), "r", fps, now))
+	again, err := OpenKey(filepath.Join(dir, "bad.key"))
+	require.NoError(t, err)
+	require.Empty(t, again.Damaged(), "the new key is good")
 }
 
 func sign(secret string, b []byte) string {

@@ -24,12 +24,18 @@ const KeyFile = "ack-link.key"
 // every link signed before: that is what rotation is for (a leaked mail
 // archive, a departed contractor's inbox).
 type Keyring struct {
-	path string
-	key  atomic.Pointer[[]byte]
+	path    string
+	key     atomic.Pointer[[]byte]
+	damaged []persist.Damaged
 }
 
+// Damaged lists the key file OpenKey found damaged and moved aside, if any.
+func (k *Keyring) Damaged() []persist.Damaged { return k.damaged }
+
 // OpenKey reads the key at path, or creates it (32 random bytes, hex, mode
-// 0600) on first start.
+// 0600) on first start. A key file that cannot be decoded does not stop
+// the start: it is moved aside (persist.Quarantine), a new key is made —
+// the one-click links sent so far stop working — and Damaged reports it.
 func OpenKey(path string) (*Keyring, error) {
 	k := &Keyring{path: path}
 	b, err := os.ReadFile(path)
@@ -41,7 +47,13 @@ func OpenKey(path string) (*Keyring, error) {
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(key) < 32 {
-		return nil, fmt.Errorf("ack link key %s: want 64 hex digits (delete the file to make a new one; that revokes the links sent so far)", path)
+		cause := fmt.Errorf("ack link key %s: want 64 hex digits", path)
+		d, qerr := persist.Quarantine(path, cause, "the one-click ack link key (the links sent so far no longer work)")
+		if qerr != nil {
+			return nil, errors.Join(cause, qerr)
+		}
+		k.damaged = append(k.damaged, d)
+		return k, k.Rotate()
 	}
 	k.key.Store(&key)
 	return k, nil
