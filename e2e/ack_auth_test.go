@@ -163,3 +163,24 @@ func TestAckLinksWithLogin(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, code, p)
 	}
 }
+
+// TestAckLinkKeyDamaged: a damaged link key does not stop the start: it is
+// moved aside, a new one is made, and the audit log says so.
+func TestAckLinkKeyDamaged(t *testing.T) {
+	_, env := newAckFakes(t)
+	data := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(data, "ack-link.key"), []byte("not a key"), 0o600))
+	a := startAppliance(t, ackConfigDir(t, "acknowledge:\n  one_click_links: true\n"), data, env)
+	moved, err := filepath.Glob(filepath.Join(data, "ack-link.key.corrupt-*"))
+	require.NoError(t, err)
+	require.Len(t, moved, 1)
+	b, err := os.ReadFile(filepath.Join(data, "ack-link.key"))
+	require.NoError(t, err)
+	require.Len(t, strings.TrimSpace(string(b)), 64)
+	var audit struct {
+		Data []struct{ Event, Path string }
+	}
+	getJSON(t, a.web+"/api/v1/appliance/audit?event=state_file_damaged", &audit)
+	require.Len(t, audit.Data, 1)
+	require.Equal(t, filepath.Join(data, "ack-link.key"), audit.Data[0].Path)
+}
