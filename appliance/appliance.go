@@ -406,6 +406,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Appendable:          appendable,
 		RemoteWriteReceiver: o.RemoteWriteReceiver,
 		OTLPReceiver:        o.OTLPReceiver,
+		AckPages:            ackLinks.Pages(),
 		Scrape:              a.scraper.Manager(),
 		Rules:               a.ruler.Manager(),
 		Notifier:            a.external.Notifier(),
@@ -422,13 +423,11 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Reload:     a.Reload,
 		LastReload: a.reloads.Last,
 		Appliance: (&web.ApplianceAPI{
-			Console:  a.console,
-			Status:   a.status,
-			Audit:    a.audit,
-			AckLinks: ackLinks,
+			Console: a.console,
+			Status:  a.status,
+			Audit:   a.audit,
 		}).Handler(),
-		Auth:     a.auth,
-		AckPages: ackLinks.Pages(),
+		Auth: a.auth,
 	}
 	return a, nil
 }

@@ -35,9 +35,11 @@ type AckLinks struct {
 	Groups func(ctx context.Context, match func(groupKey string) bool) []string
 }
 
-// Pages serves /ack and /ack/link.
+// Pages serves /ack and /ack/link, and the webhooks and key rotation under
+// /api/v1/appliance/ (web.go mounts their prefixes here).
 func (l *AckLinks) Pages() http.Handler {
 	mux := http.NewServeMux()
+	l.register(mux)
 	mux.HandleFunc("GET "+acklink.PathLogin, func(w http.ResponseWriter, r *http.Request) { l.page(w, r, false) })
 	mux.HandleFunc("POST "+acklink.PathLogin, func(w http.ResponseWriter, r *http.Request) { l.confirm(w, r, false) })
 	mux.HandleFunc("GET "+acklink.PathLink, func(w http.ResponseWriter, r *http.Request) { l.page(w, r, true) })

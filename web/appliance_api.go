@@ -23,9 +23,6 @@ type ApplianceAPI struct {
 	Console *console.Console
 	Status  func() map[string]any
 	Audit   *audit.Log
-	// AckLinks, if set, adds the PagerDuty and Slack webhooks and the
-	// link key's rotation.
-	AckLinks *AckLinks
 }
 
 // Handler routes the appliance API.
@@ -51,9 +48,6 @@ func (a *ApplianceAPI) Handler() http.Handler {
 		writeAPI(w, http.StatusOK, auth.FromContext(r.Context()), nil)
 	})
 	mux.HandleFunc("GET /api/v1/appliance/audit", a.auditLog)
-	if a.AckLinks != nil {
-		a.AckLinks.register(mux)
-	}
 	return mux
 }
 

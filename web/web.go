@@ -80,7 +80,7 @@ type Options struct {
 	// Auth authenticates and authorises every request on both listeners.
 	Auth *auth.Authorizer
 	// AckPages serves /ack and /ack/link, the pages the links in messages
-	// open (AckLinks.Pages).
+	// open, and the ack webhooks (AckLinks.Pages).
 	AckPages http.Handler
 }
 
@@ -365,8 +365,9 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 	amMux.Handle("/", alertmanagerAPI(o.Alertmanager))
 	mux.Handle("/alertmanager/", http.StripPrefix("/alertmanager", amMux))
 	if o.AckPages != nil {
-		mux.Handle("/ack", o.AckPages)
-		mux.Handle("/ack/", o.AckPages)
+		for _, p := range []string{"/ack", "/ack/", "/api/v1/appliance/webhooks/", "/api/v1/appliance/ack-links/"} {
+			mux.Handle(p, o.AckPages)
+		}
 	}
 	// The operator console, served from the binary.
 	mux.Handle("/", ui.Handler())
