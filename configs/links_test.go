@@ -71,9 +71,9 @@ func TestLinksInEveryMessage(t *testing.T) {
 			require.NoError(t, err)
 			require.NotContains(t, out, "/ack?", "a resolved notification has nothing to acknowledge")
 
-			out, err = exec(text, group(101))
+			out, err = exec(text, group(51))
 			require.NoError(t, err)
-			require.NotContains(t, out, "/ack?", "over 100 alerts: no ack links")
+			require.NotContains(t, out, "/ack?", "over 50 alerts: no ack links")
 			if !strings.Contains(c.tmpl, "pagerduty") && c.tmpl != "smm.links.slack_value" {
 				require.Contains(t, out, "Open in console")
 			}

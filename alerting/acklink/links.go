@@ -106,10 +106,11 @@ func ParseTarget(q url.Values) (Target, error) {
 	return t, nil
 }
 
-// MaxLinkAlerts bounds the alerts one link names: Slack refuses a message
-// whose link is over 3000 characters. links.tmpl leaves the ack links out
-// of notifications with more firing alerts (the console link stays).
-const MaxLinkAlerts = 100
+// MaxLinkAlerts bounds the alerts one link names, so that a message stays
+// bounded (17 characters per alert in every link). links.tmpl leaves the
+// ack links out of notifications with more firing alerts (the console link
+// stays).
+const MaxLinkAlerts = 50
 
 // URL is the link for t: action "ack" or "snooze". One-click links carry a
 // capability and point at PathLink; others point at PathLogin.
