@@ -20,6 +20,7 @@ import (
 
 	"github.com/oklog/run"
 	"github.com/prometheus/alertmanager/cluster"
+	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -32,6 +33,7 @@ import (
 	promstorage "github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/storage/remote"
 
+	"github.com/smm-architect/smm-appliance/alerting/acklink"
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/alertmanager"
 	"github.com/smm-architect/smm-appliance/alerting/console"
@@ -81,6 +83,7 @@ type Appliance struct {
 	console    *console.Console
 	escalation *escalation.Engine
 	weekly     *slo.Weekly // mails the weekly review
+	links      *acklink.Links
 	reloads    *coordinator
 	versions   *configVersions // configuration versions and deploys (configversions.go)
 	auth       *auth.Authorizer
@@ -187,7 +190,15 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: LookupEnv(o.Environment), Logger: logger, WebConfigFile: o.WebConfigFile}, logger, reg)
+	// The key that signs one-click ack links: created on first start,
+	// rotated through the API (POST /api/v1/appliance/ack-links/rotate-key).
+	linkKeys, err := acklink.OpenKey(filepath.Join(o.StoragePath, acklink.KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	a.links = &acklink.Links{Keys: linkKeys, External: extURL, Now: time.Now}
+	a.reloads = newCoordinator(configfiles.Loader{Sources: sources, Lookup: LookupEnv(o.Environment), Logger: logger, WebConfigFile: o.WebConfigFile,
+		TemplateOptions: []template.Option{a.links.TemplateOption()}, TemplateOverlay: acklink.TemplateOverlay}, logger, reg)
 
 	tsdbPath := filepath.Join(o.StoragePath, tsdbDir)
 
@@ -271,6 +282,12 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		// console records this one.
 		Observer:        func(at alertmanager.Attempt) { sloRec.Observe(at); a.console.Observe(at) },
 		OnGossipSilence: onGossipSilence,
+		AckLink: func(receiver string, fps []string) string {
+			if len(fps) > acklink.MaxLinkAlerts {
+				return ""
+			}
+			return a.links.URL("ack", acklink.Target{Receiver: receiver, Fingerprints: fps})
+		},
 	}, logger, reg)
 	if err != nil {
 		return nil, err
@@ -281,6 +298,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	a.addCleanup("alertmanager", a.am.Close)
 	a.console = console.New(a.am.Alerts(), a.am.Status, ackStore, hist, logger, reg)
 	a.escalation = escalation.New(a.am.Alerts(), ackStore, logger, reg)
+	a.console.SetRenotifier(a.am.Renotify)
 	if a.peer != nil {
 		ackStore.SetBroadcast(a.peer.AddState("acks", ackStore, reg).Broadcast)
 		// Like notifications, escalations are raised by the first peer; the
@@ -315,10 +333,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// Damaged state files were moved aside: an alert for each (the
 	// Alertmanager raised its own), and the audit log. A full disk pages
 	// in-process and holds firing alerts.
-	for _, d := range ackStore.Damaged() {
+	for _, d := range append(ackStore.Damaged(), a.links.Keys.Damaged()...) {
 		a.am.RaiseDamaged(d)
 	}
-	for _, d := range append(ackStore.Damaged(), a.am.Damaged()...) {
+	for _, d := range append(append(ackStore.Damaged(), a.links.Keys.Damaged()...), a.am.Damaged()...) {
 		a.writeAudit(audit.Entry{Event: "state_file_damaged", Path: d.Path, Result: "moved to " + d.MovedTo + "; lost " + d.Lost, Error: d.Err.Error()})
 	}
 	guard.OnChange(func(full bool, err error) {
@@ -370,6 +388,10 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		})
 		a.am.SetExternalLabels(ext)
 		return a.am.ApplyConfig(s.Alertmanager, s.Templates, ao)
+	})
+	a.reloads.subscribe("ack links", func(s *configfiles.Set) error {
+		a.links.ApplyConfig(s.Appliance.Acknowledge)
+		return nil
 	})
 	a.reloads.subscribe("escalation", func(s *configfiles.Set) error {
 		a.escalation.ApplyPolicy(&s.Appliance.Escalation)
@@ -423,6 +445,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 	// as <secret> too (README: Secrets); Alertmanager redacts only its own
 	// secret types.
 	amAPI := configfiles.RedactStatus(a.am.Handler(), a.reloads.Current)
+	ackLinks := &web.AckLinks{Console: a.console, Links: a.links, Logger: logger, Groups: a.am.GroupAlerts}
 	// The APIs' wiring; the web actor builds them while the TSDB opens.
 	a.webOpts = web.Options{
 		ExternalURL:         extURL,
@@ -433,6 +456,7 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		Appendable:          appendable,
 		RemoteWriteReceiver: o.RemoteWriteReceiver,
 		OTLPReceiver:        o.OTLPReceiver,
+		AckPages:            ackLinks.Pages(),
 		Scrape:              a.scraper.Manager(),
 		Rules:               a.ruler.Manager(),
 		Notifier:            a.external.Notifier(),
@@ -658,6 +682,36 @@ func (a *Appliance) Run(ctx context.Context) error {
 			cancel()
 			<-done
 			a.stop("escalation")
+		})
+	}
+	{
+		// Snoozes that run out: the ack lapses (gossiped and written like
+		// an un-ack) and the team is notified again. Checked every second,
+		// so a snooze ends when it says.
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		g.Add(func() error {
+			defer close(done)
+			select {
+			case <-a.configLoaded:
+			case <-ctx.Done():
+				return nil
+			}
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case now := <-time.After(time.Second):
+					var wait time.Duration
+					if a.peer != nil {
+						wait = time.Duration(a.peer.Position()) * a.opts.ClusterPeerTimeout
+					}
+					a.console.LapseSnoozes(ctx, now, wait)
+				}
+			}
+		}, func(error) {
+			cancel()
+			<-done
 		})
 	}
 	{

@@ -164,7 +164,7 @@ func TestEscalation(t *testing.T) {
 
 	// MTTA is measured.
 	_, metrics := httpGet(a.web + "/metrics")
-	require.Contains(t, string(metrics), `smm_appliance_alert_acknowledge_seconds_count{severity="critical"} 1`)
+	require.Contains(t, string(metrics), `smm_appliance_alert_acknowledge_seconds_count{alertname="E2EAcked",severity="critical",team="platform",via="console"} 1`)
 
 	// Un-ack works and is recorded.
 	req, _ := http.NewRequest(http.MethodDelete, a.web+"/api/v1/appliance/acks/"+acked.Fingerprint+"?by=alice", nil)

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,6 +126,21 @@ func TestDemo(t *testing.T) {
 	})
 	t.Logf("%s", line)
 	require.Regexp(t, `receiver=\S+ status=firing alert=SMM_\S+ severity=(critical|warning) team=\S+`, line)
+
+	// Acknowledging from the notification (the banner's hint): its link
+	// opens the confirm page, whose button acknowledges.
+	m := regexp.MustCompile(`ack_link="?([^"\s]+)`).FindStringSubmatch(line)
+	require.NotNil(t, m, "the logged notification carries its Acknowledge link: %s", line)
+	code, page := httpGet(m[1])
+	require.Equal(t, http.StatusOK, code, "%s", page)
+	action := formAction.FindStringSubmatch(string(page))
+	require.NotNil(t, action, "%s", page)
+	resp, err := http.PostForm("http://"+web+strings.ReplaceAll(action[1], "&amp;", "&"), url.Values{"reason": {"working_on_it"}, "by": {"demo"}})
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	require.Contains(t, string(body), `id="ack-done"`)
 }
 
 // demoBinDir returns a directory holding smm-appliance and smm-simulator under test, as

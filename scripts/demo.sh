@@ -44,6 +44,9 @@ cat <<BANNER
                    curl -X DELETE http://$CONTROL/scenario/database-down
   No Slack/PagerDuty/SMTP secrets are set, so every notification is logged
   below as: msg=notification receiver=... alert=... severity=... team=...
+  Acknowledge      open the ack_link=http://$WEB/ack?... of a firing notification line: the
+                   page shows the alerts; its button acknowledges them (with a reason), as the
+                   Acknowledge link in a Slack message or e-mail does (docs/acknowledging.md).
   Data in $DATA. Stop with Ctrl-C.
 
 BANNER

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/console"
 	"github.com/smm-architect/smm-appliance/alerting/history"
@@ -63,6 +65,13 @@ type ackRequest struct {
 	Fingerprint  string   `json:"fingerprint"`
 	By           string   `json:"by"`
 	Comment      string   `json:"comment"`
+	// Reason is one of working_on_it (the default), false_positive,
+	// not_actionable, duplicate.
+	Reason string `json:"reason"`
+	// Snooze ("30s", "1h") or Until (RFC 3339) make the ack lapse; the
+	// alert is notified again then if it still fires.
+	Snooze string    `json:"snooze"`
+	Until  time.Time `json:"until"`
 }
 
 func (a *ApplianceAPI) ack(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +89,18 @@ func (a *ApplianceAPI) ack(w http.ResponseWriter, r *http.Request) {
 	if id := auth.FromContext(r.Context()); id.Enabled && id.User != "" {
 		req.By = id.User
 	}
-	states, err := a.Console.Ack(r.Context(), fps, req.By, req.Comment)
+	until := req.Until
+	if req.Snooze != "" {
+		d, err := model.ParseDuration(req.Snooze)
+		if err != nil || !until.IsZero() {
+			writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("snooze %q: want a duration such as 30s or 1h, and no until with it", req.Snooze))
+			return
+		}
+		until = time.Now().Add(time.Duration(d))
+	}
+	states, err := a.Console.AckWith(r.Context(), console.AckRequest{
+		Fingerprints: fps, By: req.By, Comment: req.Comment, Reason: req.Reason, Until: until, Via: acks.ViaConsole,
+	})
 	if err != nil {
 		code := http.StatusBadRequest
 		if errors.Is(err, console.ErrNotFound) {

@@ -79,6 +79,9 @@ type Options struct {
 	Appliance http.Handler
 	// Auth authenticates and authorises every request on both listeners.
 	Auth *auth.Authorizer
+	// AckPages serves /ack and /ack/link, the pages the links in messages
+	// open, and the ack webhooks (AckLinks.Pages).
+	AckPages http.Handler
 }
 
 // Storage is what the Prometheus API reads from local storage.
@@ -361,6 +364,11 @@ func (s *Server) prometheusMux() (*http.ServeMux, error) {
 	alertmanagerV1{v2: o.Alertmanager}.register(amMux, "")
 	amMux.Handle("/", alertmanagerAPI(o.Alertmanager))
 	mux.Handle("/alertmanager/", http.StripPrefix("/alertmanager", amMux))
+	if o.AckPages != nil {
+		for _, p := range []string{"/ack", "/ack/", "/api/v1/appliance/webhooks/", "/api/v1/appliance/ack-links/"} {
+			mux.Handle(p, o.AckPages)
+		}
+	}
 	// The operator console, served from the binary.
 	mux.Handle("/", ui.Handler())
 	return mux, nil

@@ -57,6 +57,27 @@ const (
 	ReasonDuplicate     = "duplicate"
 )
 
+// Reasons lists the reasons an ack may give, in the order the console
+// offers them.
+var Reasons = []string{ReasonWorkingOn, ReasonFalsePositive, ReasonNotActionable, ReasonDuplicate}
+
+// The channels an ack comes from (Ack.Via).
+const (
+	ViaConsole   = "console"
+	ViaLink      = "link"
+	ViaPagerDuty = "pagerduty"
+	ViaSlack     = "slack"
+)
+
+// CheckReason returns an error for a reason that is not one of Reasons;
+// empty is allowed (it means ReasonWorkingOn to the callers that default it).
+func CheckReason(r string) error {
+	if r == "" || slices.Contains(Reasons, r) {
+		return nil
+	}
+	return fmt.Errorf("unknown reason %q (want one of %s)", r, strings.Join(Reasons, ", "))
+}
+
 // AckedAt says whether the state holds an acknowledgement in force at t: one
 // that exists and, if it is a snooze, has not lapsed.
 func (st *State) AckedAt(t time.Time) bool {
@@ -72,9 +93,11 @@ type Escalation struct {
 
 // State is what the appliance knows about one alert beyond Alertmanager.
 type State struct {
-	Fingerprint     string    `json:"fingerprint"`
-	Alertname       string    `json:"alertname,omitempty"`
-	Severity        string    `json:"severity,omitempty"`
+	Fingerprint string `json:"fingerprint"`
+	Alertname   string `json:"alertname,omitempty"`
+	Severity    string `json:"severity,omitempty"`
+	// Team is the alert's team label: MTTA and ack counts are per team.
+	Team            string    `json:"team,omitempty"`
 	FirstNotifiedAt time.Time `json:"firstNotifiedAt,omitzero"`
 	Ack             *Ack      `json:"ack,omitempty"`
 	// AckChangedAt orders ack and un-ack across cluster peers: the later
@@ -94,7 +117,7 @@ const DefaultRetention = 24 * time.Hour
 
 // Target is one alert to acknowledge.
 type Target struct {
-	Fingerprint, Alertname, Severity string
+	Fingerprint, Alertname, Severity, Team string
 }
 
 // ErrUnknownAlert is returned when acking an alert the appliance has no
@@ -284,7 +307,7 @@ func clone(st *State) State {
 
 // Notice is one alert of a delivered notification.
 type Notice struct {
-	Fingerprint, Alertname, Severity string
+	Fingerprint, Alertname, Severity, Team string
 }
 
 // Notified records that a notification for the alerts went out at t; only
@@ -305,7 +328,7 @@ func (s *Store) Notified(t time.Time, alerts ...Notice) []string {
 			st = &State{Fingerprint: n.Fingerprint}
 			s.states[n.Fingerprint] = st
 		}
-		st.Alertname, st.Severity, st.FirstNotifiedAt = n.Alertname, n.Severity, t.UTC()
+		st.Alertname, st.Severity, st.Team, st.FirstNotifiedAt = n.Alertname, n.Severity, n.Team, t.UTC()
 		first = append(first, n.Fingerprint)
 		changed = append(changed, st)
 	}
@@ -319,7 +342,7 @@ func (s *Store) Notified(t time.Time, alerts ...Notice) []string {
 // Acknowledge acks an alert. Alerts not yet notified may be acked too (an
 // operator saw it in the console first). It returns once the ack is on disk.
 func (s *Store) Acknowledge(fp, alertname, severity string, a Ack) (State, error) {
-	out, err := s.AcknowledgeAll([]Target{{fp, alertname, severity}}, a)
+	out, err := s.AcknowledgeAll([]Target{{Fingerprint: fp, Alertname: alertname, Severity: severity}}, a)
 	if err != nil {
 		return State{}, err
 	}
@@ -350,6 +373,9 @@ func (s *Store) AcknowledgeAll(targets []Target, a Ack) ([]State, error) {
 		if !ok {
 			st = &State{Fingerprint: t.Fingerprint, Alertname: t.Alertname, Severity: t.Severity}
 			s.states[t.Fingerprint] = st
+		}
+		if st.Team == "" {
+			st.Team = t.Team
 		}
 		ack := a // one copy per state: clone and Merge treat them apart
 		st.Ack = &ack
@@ -389,6 +415,51 @@ func (s *Store) Unacknowledge(fp string) (State, error) {
 		return State{}, err
 	}
 	return c, nil
+}
+
+// Lapse ends the snoozes whose Until is at or before now: the ack is
+// removed as an un-ack made at its Until (AckChangedAt = Until), written and
+// gossiped like one. Every node that lapses the same snooze makes the same
+// change, so the merge is idempotent; a peer that re-acked after Until
+// (a later AckChangedAt) wins. It returns the states as they were before
+// the lapse (with their ack), for the caller to notify the team again.
+func (s *Store) Lapse(now time.Time) ([]State, error) {
+	s.mtx.Lock()
+	var due []string
+	for fp, st := range s.states {
+		if st.Ack != nil && !st.Ack.Until.IsZero() && !now.Before(st.Ack.Until) {
+			due = append(due, fp)
+		}
+	}
+	if len(due) == 0 {
+		s.mtx.Unlock()
+		return nil, nil
+	}
+	s.mtx.Unlock()
+	if err := s.file.CheckRoom(); err != nil {
+		return nil, err
+	}
+	s.mtx.Lock()
+	undo := s.undoLocked()
+	var lapsed []State
+	var changed []*State
+	for _, fp := range due {
+		st, ok := s.states[fp]
+		if !ok || st.Ack == nil || st.Ack.Until.IsZero() || now.Before(st.Ack.Until) {
+			continue // changed in between
+		}
+		undo.save(fp, st, true)
+		lapsed = append(lapsed, clone(st))
+		st.AckChangedAt = st.Ack.Until
+		st.Ack = nil
+		changed = append(changed, st)
+	}
+	s.mtx.Unlock()
+	slices.SortFunc(lapsed, func(a, b State) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+	if err := s.commit(undo, changed); err != nil {
+		return nil, err
+	}
+	return lapsed, nil
 }
 
 // Escalated records a carried-out escalation step; it returns once the
@@ -578,6 +649,10 @@ func mergeState(l, r *State) bool {
 	changed := false
 	if l.Alertname == "" && r.Alertname != "" {
 		l.Alertname, l.Severity = r.Alertname, r.Severity
+		changed = true
+	}
+	if l.Team == "" && r.Team != "" {
+		l.Team = r.Team
 		changed = true
 	}
 	if !r.FirstNotifiedAt.IsZero() && (l.FirstNotifiedAt.IsZero() || r.FirstNotifiedAt.Before(l.FirstNotifiedAt)) {

@@ -26,8 +26,8 @@ func TestPersistAndReload(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "acks.json")
 	s := open(t, path)
 	t0 := time.Now().Add(-time.Minute)
-	require.Equal(t, []string{"fp1"}, s.Notified(t0, Notice{"fp1", "A", "critical"}))
-	require.Empty(t, s.Notified(time.Now(), Notice{"fp1", "A", "critical"}), "only the first notification counts")
+	require.Equal(t, []string{"fp1"}, s.Notified(t0, Notice{"fp1", "A", "critical", ""}))
+	require.Empty(t, s.Notified(time.Now(), Notice{"fp1", "A", "critical", ""}), "only the first notification counts")
 	_, err := s.Acknowledge("fp1", "A", "critical", Ack{By: "alice", Comment: "mine", At: time.Now()})
 	require.NoError(t, err)
 	require.NoError(t, s.Escalated("fp1", Escalation{Step: 1, At: time.Now(), Receiver: "em"}))
@@ -218,8 +218,8 @@ func TestMergeConverges(t *testing.T) {
 	b.SetBroadcast(func(m []byte) { fromB = append(fromB, m) })
 
 	now := time.Now()
-	a.Notified(now.Add(-2*time.Minute), Notice{"fp", "X", "critical"})
-	b.Notified(now.Add(-time.Minute), Notice{"fp", "X", "critical"})
+	a.Notified(now.Add(-2*time.Minute), Notice{"fp", "X", "critical", ""})
+	b.Notified(now.Add(-time.Minute), Notice{"fp", "X", "critical", ""})
 	_, _ = a.Acknowledge("fp", "X", "critical", Ack{By: "alice", At: now.Add(-30 * time.Second)})
 	_, _ = b.Unacknowledge("fp") // b had no ack: no change, no broadcast
 	_, _ = b.Acknowledge("fp", "X", "critical", Ack{By: "bob", At: now})

@@ -60,6 +60,9 @@ type Options struct {
 	// OnGossipSilence, if set, sees each silence change merged from a
 	// cluster peer (for the audit log).
 	OnGossipSilence func(GossipedSilence)
+	// AckLink, if set, gives the log fallback the Acknowledge link of a
+	// notification (the link the real channels carry; acklink).
+	AckLink func(receiver string, fingerprints []string) string
 }
 
 // ApplyOptions are the appliance's additions to a configuration.
@@ -103,6 +106,7 @@ type Alertmanager struct {
 	dispatcher atomic.Pointer[dispatch.Dispatcher]
 	inhibitor  atomic.Pointer[inhibit.Inhibitor]
 	config     atomic.Pointer[amconfig.Config]
+	receivers  atomic.Pointer[map[string][]notify.Integration] // for Renotify
 	startTime  time.Time
 }
 
@@ -446,7 +450,7 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 			return fmt.Errorf("build receiver %q: %w", rcv.Name, err)
 		}
 		if len(ints) == 0 && o.LogFallback[rcv.Name] {
-			ints = append(ints, logIntegration(rcv.Name, am.logger))
+			ints = append(ints, logIntegration(rcv.Name, am.logger, am.opts.AckLink))
 		}
 		receivers[rcv.Name] = observe(ints, rcv.Name, am.opts.Observer, &am.attempts, &am.inflight)
 	}
@@ -496,6 +500,7 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 	disp.WaitForLoading()
 	am.dispatcher.Store(disp)
 	am.config.Store(cfg)
+	am.receivers.Store(&receivers)
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/alertmanager/alert"
 	"github.com/prometheus/alertmanager/provider"
@@ -33,6 +32,8 @@ type Console struct {
 	status  StatusFunc
 
 	ackSeconds  *prometheus.HistogramVec
+	ackCount    *prometheus.CounterVec
+	renotify    Renotifier // set by SetRenotifier before the first lapse
 	attempts    *prometheus.CounterVec
 	escalations *prometheus.CounterVec
 	ok, total   atomic.Int64
@@ -46,9 +47,13 @@ func New(alerts provider.Alerts, status StatusFunc, st *acks.Store, h *history.S
 		alerts: alerts, status: status, acks: st, history: h, logger: logger.With("component", "console"),
 		ackSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "smm_appliance_alert_acknowledge_seconds",
-			Help:    "Time from an alert's first notification to its acknowledgement (MTTA).",
+			Help:    "Time from an alert's first notification to its acknowledgement (MTTA), by the channel the ack came from (console, link, pagerduty, slack).",
 			Buckets: []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400},
-		}, []string{"severity"}),
+		}, []string{"severity", "team", "alertname", "via"}),
+		ackCount: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smm_appliance_alert_acks_total",
+			Help: "Acknowledgements by alert name, team, reason (working_on_it, false_positive, not_actionable, duplicate) and channel.",
+		}, []string{"alertname", "team", "reason", "via"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smm_appliance_notification_attempts_total",
 			Help: "Notification attempts by receiver, integration and outcome.",
@@ -68,7 +73,7 @@ func New(alerts provider.Alerts, status StatusFunc, st *acks.Store, h *history.S
 		}
 		return float64(c.ok.Load()) / float64(t)
 	})
-	reg.MustRegister(c.ackSeconds, c.attempts, c.escalations, ratio)
+	reg.MustRegister(c.ackSeconds, c.ackCount, c.attempts, c.escalations, ratio)
 	return c
 }
 
@@ -119,7 +124,7 @@ func (c *Console) Observe(at alertmanager.Attempt) {
 	notices := make([]acks.Notice, 0, len(at.Alerts))
 	for i, a := range at.Alerts {
 		if !at.Resolved[i] {
-			notices = append(notices, acks.Notice{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"])})
+			notices = append(notices, acks.Notice{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"]), Team: string(a.Labels["team"])})
 		}
 	}
 	c.acks.Notified(at.Time, notices...)
@@ -185,42 +190,10 @@ func (c *Console) find(fp string) (*alert.Alert, error) {
 	return a, nil
 }
 
-// Ack acknowledges alerts by fingerprint (an alert group is acked by
-// passing all its fingerprints).
+// Ack acknowledges alerts by fingerprint from the console (an alert group
+// is acked by passing all its fingerprints); AckWith says more.
 func (c *Console) Ack(ctx context.Context, fps []string, by, comment string) ([]acks.State, error) {
-	if by == "" {
-		return nil, errors.New("who acknowledges is required (\"by\")")
-	}
-	if len(fps) == 0 {
-		return nil, errors.New("no fingerprints given")
-	}
-	var found []*alert.Alert
-	for _, fp := range fps {
-		a, err := c.find(fp)
-		if err != nil {
-			return nil, err
-		}
-		found = append(found, a)
-	}
-	now := time.Now()
-	// One durable write for the whole request (STYLE.md 19).
-	targets := make([]acks.Target, len(found))
-	for i, a := range found {
-		targets[i] = acks.Target{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"])}
-	}
-	out, err := c.acks.AcknowledgeAll(targets, acks.Ack{By: by, Comment: comment, At: now})
-	if err != nil {
-		return nil, err
-	}
-	for _, st := range out {
-		if !st.FirstNotifiedAt.IsZero() {
-			c.ackSeconds.WithLabelValues(st.Severity).Observe(now.Sub(st.FirstNotifiedAt).Seconds())
-		}
-	}
-	if err := c.history.Append(history.Entry{Time: now, Kind: history.KindAck, Alerts: refs(found, nil), Success: true, User: by, Comment: comment}); err != nil {
-		c.logger.Error("record ack", "err", err)
-	}
-	return out, nil
+	return c.AckWith(ctx, AckRequest{Fingerprints: fps, By: by, Comment: comment})
 }
 
 // Unack removes an acknowledgement.

@@ -26,6 +26,8 @@ const (
 	KindEscalation   = "escalation"
 	KindAck          = "ack"
 	KindUnack        = "unack"
+	// KindSnoozeLapsed: a snoozed ack ran out (its alert is unacked again).
+	KindSnoozeLapsed = "snooze_lapsed"
 )
 
 // AlertRef identifies one alert in an entry.
@@ -51,6 +53,10 @@ type Entry struct {
 	Step            int        `json:"step,omitempty"`
 	User            string     `json:"user,omitempty"`
 	Comment         string     `json:"comment,omitempty"`
+	// Reason, Via and Until of an ack (acks.Ack).
+	Reason string     `json:"reason,omitempty"`
+	Via    string     `json:"via,omitempty"`
+	Until  *time.Time `json:"until,omitempty"`
 }
 
 // Filter selects entries; zero fields match everything.

@@ -27,6 +27,7 @@ import (
 	yaml2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/smm-architect/smm-appliance/alerting/acklink"
 	"github.com/smm-architect/smm-appliance/alerting/escalation"
 	"github.com/smm-architect/smm-appliance/alerting/slo"
 	"github.com/smm-architect/smm-appliance/appliance/envsubst"
@@ -105,6 +106,11 @@ type Loader struct {
 	Logger *slog.Logger
 	// WebConfigFile, if set, is validated too (users and TLS).
 	WebConfigFile string
+	// TemplateOptions add functions to the notification templates, and
+	// TemplateOverlay, parsed after the configured templates, redefines
+	// some with them (the appliance's signed ack links, acklink).
+	TemplateOptions []template.Option
+	TemplateOverlay string
 }
 
 // Load reads, expands and validates every file. Errors name the file and,
@@ -358,9 +364,14 @@ func (l Loader) loadAlertmanager(s *Set) error {
 	if cfg.Global != nil && cfg.Global.HTTPConfig != nil {
 		cfg.Global.HTTPConfig.SetDirectory(dir)
 	}
-	tmpl, err := template.FromGlobs(cfg.Templates)
+	tmpl, err := template.FromGlobs(cfg.Templates, l.TemplateOptions...)
 	if err != nil {
 		return fmt.Errorf("load templates of %s: %w", path, err)
+	}
+	if l.TemplateOverlay != "" {
+		if err := tmpl.Parse(strings.NewReader(l.TemplateOverlay)); err != nil {
+			return fmt.Errorf("load templates of %s: the appliance's link templates: %w", path, err)
+		}
 	}
 	for _, rcv := range cfg.Receivers {
 		if _, err := receiver.BuildReceiverIntegrations(rcv, tmpl, l.Logger); err != nil {
@@ -384,6 +395,8 @@ type ApplianceConfig struct {
 	Escalation escalation.Policy `yaml:"escalation"`
 	Auth       auth.Config       `yaml:"auth"`
 	Report     slo.ReportConfig  `yaml:"report"`
+	// Acknowledge: links in messages, PagerDuty and Slack webhooks.
+	Acknowledge acklink.Config `yaml:"acknowledge"`
 }
 
 func (l Loader) loadAppliance(s *Set) error {

@@ -201,6 +201,24 @@ var routes = []route{
 	{"POST", "/api/v2/silences", RoleOperator, false},
 	{"GET", "/api/v2/silence/*", RoleViewer, false},
 	{"DELETE", "/api/v2/silence/*", RoleOperator, false},
+
+	// The link key's rotation (web/ackwebhooks.go).
+	{"POST", "/api/v1/appliance/ack-links/rotate-key", RoleAdmin, false}, // revokes every one-click link
+
+	// Acknowledging from a notification (web/acklinks.go). The link page
+	// with a login: viewers see it, operators acknowledge.
+	{"GET", "/ack", RoleViewer, false},
+	{"POST", "/ack", RoleOperator, false},
+	// Signed by the sender, no login: the handler verifies a signature
+	// and answers 401/403 (or 404 while its secret or one-click links are
+	// not configured) before anything changes. A one-click link carries
+	// an HMAC capability for its own alerts; PagerDuty signs with the
+	// webhook secret (X-PagerDuty-Signature), Slack with the app's signing
+	// secret (X-Slack-Signature over the timestamp and body).
+	{"GET", "/ack/link", RoleNone, false},
+	{"POST", "/ack/link", RoleNone, false},
+	{"POST", "/api/v1/appliance/webhooks/pagerduty", RoleNone, true},
+	{"POST", "/api/v1/appliance/webhooks/slack", RoleNone, true},
 }
 
 // pattern is a route's pattern split into segments, once.

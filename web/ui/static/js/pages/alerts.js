@@ -10,7 +10,7 @@ import { h, debounce, select, badge, empty, fill } from '../dom.js';
 import { ago, stamp } from '../format.js';
 import { parseMatchers, matchesAll, formatAll, fromLabels, format } from '../matchers.js';
 import { loadAlerts, ack, unack, queryLink, severityRank } from '../alertdata.js';
-import { promptAck } from '../dialog.js';
+import { promptAck, sendAck } from '../ackdialog.js';
 
 const PAGE = 100; // rows a group shows before "show more"
 const ROW_BUDGET = 300; // rows rendered by default across expanded groups
@@ -261,7 +261,7 @@ export default function alertsPage(ctx) {
     const r = await promptAck(title, detail);
     if (!r) return;
     try {
-      await ack(fps, r.by, r.comment);
+      await sendAck(fps, r);
       ctx.flash(`Acknowledged ${fps.length} alert${fps.length === 1 ? '' : 's'} as ${r.by}.`);
     } catch (e) {
       ctx.flash('Acknowledge failed: ' + e.message, 'error');
