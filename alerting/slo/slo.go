@@ -205,17 +205,13 @@ func Compute(ctx context.Context, src Sources, window string, d time.Duration, n
 	// False positives: alerts whose acknowledgement gave the reason
 	// false_positive, over the alerts that fired. Acks without a reason
 	// (made before reasons existed) count as not false positives.
-	fired, fp := 0, 0
+	fired := 0
 	for _, e := range eps {
 		if !e.start.Before(from) {
 			fired++
 		}
 	}
-	for _, st := range states {
-		if st.Ack != nil && st.Ack.Reason == acks.ReasonFalsePositive && !st.Ack.At.Before(from) && !st.Ack.At.After(now) {
-			fp++
-		}
-	}
+	fp := len(falsePositives(entries, states, from, now))
 	obj = Objective{Name: "false_positives", Title: "False positives", Objective: "< 5 % of alerts", Unit: "ratio", Target: FalsePositiveObjective}
 	if fired > 0 {
 		v := float64(fp) / float64(fired)
@@ -314,4 +310,26 @@ func mean(xs []float64) float64 {
 		s += x
 	}
 	return s / float64(len(xs))
+}
+
+// falsePositives are the alerts acknowledged with the reason false_positive
+// within [from, now]: from the history's ack entries, which keep the reason
+// for the history's retention, and from the ack store, which still holds
+// acks whose history is gone or not yet written. Each alert counts once.
+func falsePositives(entries []history.Entry, states []acks.State, from, now time.Time) map[string]bool {
+	fps := map[string]bool{}
+	for _, e := range entries {
+		if e.Kind != history.KindAck || e.Reason != acks.ReasonFalsePositive || e.Time.Before(from) || e.Time.After(now) {
+			continue
+		}
+		for _, a := range e.Alerts {
+			fps[a.Fingerprint] = true
+		}
+	}
+	for _, st := range states {
+		if st.Ack != nil && st.Ack.Reason == acks.ReasonFalsePositive && !st.Ack.At.Before(from) && !st.Ack.At.After(now) {
+			fps[st.Fingerprint] = true
+		}
+	}
+	return fps
 }

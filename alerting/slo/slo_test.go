@@ -325,3 +325,49 @@ func TestComputeLongFiring(t *testing.T) {
 	require.Equal(t, "none of 1 critical alerts acknowledged", objective(rep, "mtta_critical").Detail)
 	require.Equal(t, "1 of 1 notifications delivered", objective(rep, "delivery").Detail, "the window's notifications only")
 }
+
+// TestFalsePositivesFromHistory: an ack with reason false_positive counts
+// whether the history holds it (the ack store forgets an ack a day after
+// its alert is gone, so the 7- and 30-day windows need the history) or only
+// the ack store does (a peer's ack arrives by gossip, not in this node's
+// history); an alert acked both ways counts once, one outside the window
+// not at all.
+func TestFalsePositivesFromHistory(t *testing.T) {
+	end := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	fired := func(d time.Duration, fp string) history.Entry {
+		return history.Entry{Time: end.Add(-d), Kind: history.KindNotification, Receiver: "r", Integration: "slack", Attempt: 1, Success: true,
+			Alerts: []history.AlertRef{ref(fp, "A"+fp, "warning", "firing")}}
+	}
+	ackAt := func(d time.Duration, fp, reason string) history.Entry {
+		e := ack(0, fp)
+		e.Time, e.Reason = end.Add(-d), reason
+		return e
+	}
+	fpAck := func(d time.Duration, fp string) history.Entry { return ackAt(d, fp, acks.ReasonFalsePositive) }
+	es := []history.Entry{
+		fired(6*24*time.Hour, "gone"), fpAck(6*24*time.Hour-time.Minute, "gone"), // store forgot it
+		fired(2*time.Hour, "both"), fpAck(2*time.Hour-time.Minute, "both"), // history and store
+		fired(time.Hour, "peer"), // store only
+		fired(30*time.Minute, "real"), ackAt(29*time.Minute, "real", acks.ReasonWorkingOn),
+		fired(9*24*time.Hour, "old"), fpAck(9*24*time.Hour-time.Minute, "old"), // before the window
+	}
+	src := Sources{
+		History: func(since, until time.Time) ([]history.Entry, error) {
+			var out []history.Entry
+			for _, e := range es {
+				if !e.Time.Before(since) && !e.Time.After(until) {
+					out = append(out, e)
+				}
+			}
+			return out, nil
+		},
+		Acks: func() []acks.State {
+			return []acks.State{
+				{Fingerprint: "both", Ack: &acks.Ack{By: "oncall", At: end.Add(-2*time.Hour + time.Minute), Reason: acks.ReasonFalsePositive}},
+				{Fingerprint: "peer", Ack: &acks.Ack{By: "peer", At: end.Add(-59 * time.Minute), Reason: acks.ReasonFalsePositive}},
+			}
+		},
+	}
+	rep := Compute(context.Background(), src, "7d", 7*24*time.Hour, end)
+	require.Equal(t, "3 of 4 alerts acknowledged as false positives", objective(rep, "false_positives").Detail)
+}
