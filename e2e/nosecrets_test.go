@@ -204,10 +204,15 @@ func TestNoSecretsLeak(t *testing.T) {
 		"SMTP_PASSWORD":             "smtpmarker" + id,
 		"TEAMS_WEBHOOK_URL":         "teamsmarker" + id,
 		"WATCHDOG_WEBHOOK_URL":      "watchdogmarker" + id,
+		"PAGERDUTY_WEBHOOK_SECRET":  "pdwebhookmarker" + id,
+		"SLACK_SIGNING_SECRET":      "slacksigningmarker" + id,
 	}
 	env := map[string]string{
-		"SLACK_WEBHOOK_URL": "http://127.0.0.1:1/services/T0/B0/" + markers["SLACK_WEBHOOK_URL"],
-		"SLACK_BOT_TOKEN":   markers["SLACK_BOT_TOKEN"],
+		// appliance.yml's acknowledge section: the inbound webhooks' secrets.
+		"PAGERDUTY_WEBHOOK_SECRET": markers["PAGERDUTY_WEBHOOK_SECRET"],
+		"SLACK_SIGNING_SECRET":     markers["SLACK_SIGNING_SECRET"],
+		"SLACK_WEBHOOK_URL":        "http://127.0.0.1:1/services/T0/B0/" + markers["SLACK_WEBHOOK_URL"],
+		"SLACK_BOT_TOKEN":          markers["SLACK_BOT_TOKEN"],
 		// The bot token posts to slack.com: through a proxy on a closed port.
 		"HTTPS_PROXY":               "http://127.0.0.1:1",
 		"PAGERDUTY_INTEGRATION_KEY": markers["PAGERDUTY_INTEGRATION_KEY"],
