@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -113,8 +114,8 @@ func (a *ApplianceAPI) unack(w http.ResponseWriter, r *http.Request) {
 func (a *ApplianceAPI) history(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := history.Filter{Kind: q.Get("kind"), Receiver: q.Get("receiver"), Alertname: q.Get("alertname"), Status: q.Get("status")}
-	if f.Status != "" && f.Status != "success" && f.Status != "failure" {
-		writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("status must be success or failure, not %q", f.Status))
+	if !slices.Contains([]string{"", "success", "failure", "delivered", "logged"}, f.Status) {
+		writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("status must be success, failure, delivered or logged, not %q", f.Status))
 		return
 	}
 	for _, p := range []struct {

@@ -106,6 +106,7 @@ func (c *Console) Observe(at alertmanager.Attempt) {
 		Time: at.Time, Kind: history.KindNotification, Receiver: at.Receiver, Integration: at.Integration,
 		GroupKey: at.GroupKey, Alerts: refs(at.Alerts, at.Resolved), Success: at.Err == nil,
 		DurationSeconds: at.Duration.Seconds(), Attempt: at.Attempt,
+		Logged: at.Err == nil && at.Integration == alertmanager.LogIntegration,
 	}
 	if at.Err != nil {
 		e.Error = at.Err.Error()
@@ -159,6 +160,7 @@ func (c *Console) observeEscalation(at alertmanager.Attempt, step int) {
 		Time: at.Time, Kind: history.KindEscalation, Receiver: at.Receiver, Integration: at.Integration,
 		GroupKey: at.GroupKey, Step: step, Alerts: firing, Success: at.Err == nil,
 		DurationSeconds: at.Duration.Seconds(), Attempt: at.Attempt,
+		Logged: at.Err == nil && at.Integration == alertmanager.LogIntegration,
 	}
 	if at.Err != nil {
 		e.Error = at.Err.Error()

@@ -38,27 +38,33 @@ type AlertRef struct {
 
 // Entry is one line of history.
 type Entry struct {
-	Time            time.Time  `json:"time"`
-	Kind            string     `json:"kind"`
-	Receiver        string     `json:"receiver,omitempty"`
-	Integration     string     `json:"integration,omitempty"`
-	GroupKey        string     `json:"groupKey,omitempty"`
-	Alerts          []AlertRef `json:"alerts,omitempty"`
-	Success         bool       `json:"success"`
-	Error           string     `json:"error,omitempty"`
-	DurationSeconds float64    `json:"durationSeconds,omitempty"`
-	Attempt         int        `json:"attempt,omitempty"`
-	Step            int        `json:"step,omitempty"`
-	User            string     `json:"user,omitempty"`
-	Comment         string     `json:"comment,omitempty"`
+	Time        time.Time  `json:"time"`
+	Kind        string     `json:"kind"`
+	Receiver    string     `json:"receiver,omitempty"`
+	Integration string     `json:"integration,omitempty"`
+	GroupKey    string     `json:"groupKey,omitempty"`
+	Alerts      []AlertRef `json:"alerts,omitempty"`
+	Success     bool       `json:"success"`
+	// Logged marks a notification the log fallback handled (the receiver's
+	// channels are disabled for lack of a secret): it succeeded as a log
+	// line and reached nobody, which the console must not show as "sent".
+	Logged          bool    `json:"logged,omitempty"`
+	Error           string  `json:"error,omitempty"`
+	DurationSeconds float64 `json:"durationSeconds,omitempty"`
+	Attempt         int     `json:"attempt,omitempty"`
+	Step            int     `json:"step,omitempty"`
+	User            string  `json:"user,omitempty"`
+	Comment         string  `json:"comment,omitempty"`
 }
 
 // Filter selects entries; zero fields match everything.
 type Filter struct {
 	Kind, Receiver, Alertname string
-	Status                    string // "success" or "failure"
-	Since, Until              time.Time
-	Limit                     int // newest first; 0 means 1000
+	// Status is "success" (delivered or logged), "delivered" (success not
+	// by the log fallback), "logged" (by the log fallback) or "failure".
+	Status       string
+	Since, Until time.Time
+	Limit        int // newest first; 0 means 1000
 }
 
 func (f Filter) match(e *Entry) bool {
@@ -67,6 +73,8 @@ func (f Filter) match(e *Entry) bool {
 		f.Receiver != "" && e.Receiver != f.Receiver,
 		f.Status == "success" && !e.Success,
 		f.Status == "failure" && e.Success,
+		f.Status == "delivered" && (!e.Success || e.Logged),
+		f.Status == "logged" && !e.Logged,
 		!f.Since.IsZero() && e.Time.Before(f.Since),
 		!f.Until.IsZero() && e.Time.After(f.Until):
 		return false

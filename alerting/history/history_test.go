@@ -58,6 +58,8 @@ func TestAgeRetentionAndFilters(t *testing.T) {
 	now := time.Now()
 	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Success: false, Error: "boom", Alerts: []AlertRef{{Alertname: "New"}}}))
 	require.NoError(t, s.Append(Entry{Time: now, Kind: KindAck, User: "alice", Success: true, Alerts: []AlertRef{{Alertname: "New"}}}))
+	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "nosecret", Integration: "log", Success: true, Logged: true}))
+	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Integration: "webhook", Success: true}))
 
 	cases := []struct {
 		name string
@@ -67,6 +69,9 @@ func TestAgeRetentionAndFilters(t *testing.T) {
 		{"old entries expired", Filter{Receiver: "old"}, 0},
 		{"by kind", Filter{Kind: KindAck}, 1},
 		{"failures", Filter{Status: "failure"}, 1},
+		{"successes include the log fallback", Filter{Status: "success", Kind: KindNotification}, 2},
+		{"delivered leaves the log fallback out", Filter{Status: "delivered", Kind: KindNotification}, 1},
+		{"logged only", Filter{Status: "logged"}, 1},
 		{"by alertname", Filter{Alertname: "New"}, 2},
 		{"since the future", Filter{Since: now.Add(time.Minute)}, 0},
 		{"until the past", Filter{Until: now.Add(-time.Minute)}, 0},

@@ -187,11 +187,14 @@ route();
 
 // The caller's role decides which actions are shown: a viewer sees no Ack,
 // Silence or Expire buttons (the server refuses them anyway). Without
-// authentication everyone is an admin.
+// authentication the server says admin; when whoami cannot be read the
+// console shows the viewer view, the one that offers nothing the caller
+// may not be allowed to do.
+document.documentElement.dataset.role = 'viewer';
 fetch('api/v1/appliance/whoami', { credentials: 'same-origin' })
   .then((r) => (r.ok ? r.json() : null))
   .then((j) => {
-    const role = (j && j.data && j.data.role) || 'admin';
+    const role = (j && j.data && j.data.role) || 'viewer';
     document.documentElement.dataset.role = role;
   })
   .catch(() => {});

@@ -11,6 +11,7 @@ import { ago, stamp } from '../format.js';
 import { parseMatchers, matchesAll, formatAll, fromLabels, format } from '../matchers.js';
 import { loadAlerts, ack, unack, queryLink, severityRank } from '../alertdata.js';
 import { promptAck } from '../dialog.js';
+import { get, applianceAPI } from '../api.js';
 
 const PAGE = 100; // rows a group shows before "show more"
 const ROW_BUDGET = 300; // rows rendered by default across expanded groups
@@ -20,7 +21,15 @@ const HIDDEN_LABELS = new Set(['alertname', 'severity', 'team']);
 // localeCompare over 10,000 alerts.
 const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
-function safeURL(u) {
+// isHeartbeat: the always-firing Watchdog (severity none, routed only to
+// the dead man's switch) is the pipeline's heartbeat, not an alert to act on.
+export const isHeartbeat = (a) => a.labels.alertname === 'Watchdog' || a.labels.severity === 'none';
+
+// ackable: an inhibited alert is someone else's symptom; acking it (alone
+// or in a group) would hide that the inhibiting alert is the one to act on.
+const ackable = (a) => !a.ack && a.inhibitedBy.length === 0;
+
+export function safeURL(u) {
   if (!u) return null;
   try {
     const x = new URL(u, document.baseURI);
@@ -45,6 +54,8 @@ export default function alertsPage(ctx) {
   const shown = new Map(); // group key -> rows shown
   let groupsByKey = new Map();
   let byFP = new Map();
+  let allByFP = new Map();
+  let lastBeat = undefined; // newest Watchdog delivery in the history; null: none
 
   // Toolbar.
   const matcherInput = h('input', { type: 'search', class: 'grow mono', id: 'alert-filter', placeholder: 'Filter by labels: team="platform", severity=~"crit.*"', value: filters.filter, spellcheck: 'false', autocomplete: 'off' });
@@ -54,13 +65,14 @@ export default function alertsPage(ctx) {
   const silSel = select({ id: 'alert-silenced', title: 'Silences' }, [['all', 'Silenced or not'], ['no', 'Not silenced'], ['yes', 'Silenced']], filters.silenced);
   const recvSel = select({ id: 'alert-receiver', title: 'Receiver' }, [['', 'Any receiver']], filters.receiver);
   const summary = h('div', { class: 'summary' });
+  const heartbeat = h('div', { class: 'heartbeat', id: 'heartbeat', hidden: true, role: 'group', 'aria-label': 'Pipeline heartbeat' });
   const list = h('div', { class: 'alert-list', id: 'alert-list' });
 
   const toolbar = h('div', { class: 'toolbar' },
     matcherInput, stateSel, ackSel, silSel, recvSel,
     h('button', { type: 'button', class: 'btn ghost', onclick: () => setAll(true) }, 'Expand all'),
     h('button', { type: 'button', class: 'btn ghost', onclick: () => setAll(false) }, 'Collapse all'));
-  ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Alerts'), summary), toolbar, matcherErr, list);
+  ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Alerts'), summary), toolbar, matcherErr, heartbeat, list);
 
   function syncParams() {
     ctx.setParams({
@@ -124,7 +136,10 @@ export default function alertsPage(ctx) {
       matcherErr.textContent = e.message;
       matcherInput.classList.add('invalid');
     }
-    const all = data.alerts;
+    allByFP = new Map(data.alerts.map((a) => [a.fp, a]));
+    const beats = data.alerts.filter(isHeartbeat);
+    renderHeartbeat(beats);
+    const all = data.alerts.filter((a) => !isHeartbeat(a));
     const visible = [];
     for (const a of all) if (passes(a, ms)) visible.push(a);
 
@@ -135,9 +150,11 @@ export default function alertsPage(ctx) {
       const team = a.labels.team || '';
       const key = sev + '\u0000' + team;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { key, sev, team, alerts: [], acked: 0, silenced: 0, escalated: 0, active: 0 }));
+      if (!g) groups.set(key, (g = { key, sev, team, alerts: [], acked: 0, ackable: 0, inhibited: 0, silenced: 0, escalated: 0, active: 0 }));
       g.alerts.push(a);
       if (a.ack) g.acked++;
+      if (ackable(a)) g.ackable++;
+      if (a.inhibitedBy.length) g.inhibited++;
       if (a.silencedBy.length) g.silenced++;
       if (a.escalations.length) g.escalated++;
       if (a.state === 'active') g.active++;
@@ -189,16 +206,17 @@ export default function alertsPage(ctx) {
 
   function renderGroup(g, open, limit, ms) {
     g.alerts.sort((x, y) => cmp(x.labels.alertname || '', y.labels.alertname || '') || (y.startsAt || 0) - (x.startsAt || 0) || cmp(x.fp, y.fp));
-    const unacked = g.alerts.length - g.acked;
+    const unacked = g.ackable;
     const head = h('div', { class: 'group-head', dataset: { action: 'toggle' } },
       h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open), dataset: { action: 'toggle' }, title: open ? 'Collapse' : 'Expand' }, open ? '▾' : '▸'),
       h('span', { class: 'group-name', dataset: { action: 'toggle' } }, g.team ? ['team ', h('b', null, g.team)] : h('i', null, 'no team')),
       h('span', { class: 'count' }, `${g.alerts.length} alert${g.alerts.length === 1 ? '' : 's'}`),
       g.acked ? badge(`${g.acked} acked`, 'ack') : null,
       g.silenced ? badge(`${g.silenced} silenced`, 'silenced') : null,
+      g.inhibited ? badge(`${g.inhibited} inhibited`, 'inhibited', 'Inhibited alerts are left out of the group ack: act on the alert that inhibits them') : null,
       g.escalated ? badge(`${g.escalated} escalated`, 'escalated') : null,
       h('span', { class: 'spacer', dataset: { action: 'toggle' } }),
-      data.acks && unacked ? h('button', { type: 'button', class: 'btn small needs-operator', dataset: { action: 'ack-group' }, title: `Acknowledge the ${unacked} unacked alerts of this group` }, `Ack ${unacked}`) : null,
+      data.acks && unacked ? h('button', { type: 'button', class: 'btn small needs-operator', dataset: { action: 'ack-group' }, title: `Acknowledge the ${unacked} unacked alerts of this group${g.inhibited ? ' (inhibited ones left out)' : ''}` }, `Ack ${unacked}`) : null,
       h('a', { class: 'btn small needs-operator', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(groupMatchers(g, ms)) }), title: 'Silence this group' }, 'Silence'));
     const el = h('div', { class: 'group' + (open ? ' open' : ''), dataset: { key: g.key } }, head);
     if (open) {
@@ -227,7 +245,14 @@ export default function alertsPage(ctx) {
     } else if (a.silencedBy.length) {
       markers.push(badge('Silenced', 'silenced', a.silencedBy.join(', ')));
     }
-    if (a.inhibitedBy.length) markers.push(badge('Inhibited', 'inhibited', 'Inhibited by ' + a.inhibitedBy.join(', ')));
+    if (a.inhibitedBy.length) {
+      markers.push(h('span', { class: 'inhibit-ref' }, badge('Inhibited', 'inhibited'), ' by ',
+        a.inhibitedBy.map((fp, i) => {
+          const src = allByFP.get(fp);
+          const name = src ? src.labels.alertname || fp : fp;
+          return [i ? ', ' : '', h('a', { class: 'inhibited-by', href: '#/alerts/' + encodeURIComponent(fp), title: src ? formatAll(fromLabels(src.labels)) : 'fingerprint ' + fp }, name)];
+        })));
+    }
     if (a.state === 'unprocessed') markers.push(badge('Unprocessed', 'muted'));
     if (a.ack) {
       markers.push(h('span', { class: 'badge ack', title: `${a.ack.comment || 'no comment'} — ${stamp(a.ack.at)}` }, `Acked by ${a.ack.by}`, a.ack.at ? ` · ${ago(a.ack.at)}` : ''));
@@ -249,10 +274,49 @@ export default function alertsPage(ctx) {
       h('div', { class: 'a-actions' },
         data.acks ? (a.ack
           ? h('button', { type: 'button', class: 'btn small needs-operator', dataset: { action: 'unack' } }, 'Un-ack')
-          : h('button', { type: 'button', class: 'btn small primary needs-operator', dataset: { action: 'ack' } }, 'Ack')) : null,
+          : ackable(a) ? h('button', { type: 'button', class: 'btn small primary needs-operator', dataset: { action: 'ack' } }, 'Ack') : null) : null,
         h('a', { class: 'btn small needs-operator', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(fromLabels(L)) }) }, 'Silence'),
         runbook ? h('a', { class: 'btn small ghost', href: runbook, target: '_blank', rel: 'noopener noreferrer' }, 'Runbook') : null,
         graph ? h('a', { class: 'btn small ghost', href: graph, title: 'The rule expression on the query page' }, 'Graph') : null));
+  }
+
+  // renderHeartbeat shows the Watchdog as the pipeline's heartbeat: when
+  // the dead man's switch last got it, from the notification history.
+  function renderHeartbeat(beats) {
+    heartbeat.hidden = beats.length === 0;
+    if (!beats.length) return fill(heartbeat);
+    const w = beats[0];
+    const recv = w.receivers.join(', ') || 'no receiver';
+    let status;
+    let cls = 'heartbeat';
+    if (lastBeat === undefined) {
+      status = h('span', { class: 'muted' }, 'last delivery: loading…');
+      cls += ' unknown';
+    } else if (lastBeat === null) {
+      status = h('span', { class: 'hb-last' }, `no delivery to ${recv} recorded`);
+      cls += ' unknown';
+    } else {
+      const logged = lastBeat.logged || lastBeat.integration === 'log';
+      status = h('span', { class: 'hb-last', title: stamp(lastBeat.time) },
+        logged ? `last logged (not delivered: no dead man's switch configured) ${ago(lastBeat.time)}` : `last delivered to ${lastBeat.receiver}${lastBeat.integration ? ' / ' + lastBeat.integration : ''} ${ago(lastBeat.time)}`);
+      // The Watchdog repeats every 5 minutes: two missed deliveries mean the
+      // pipeline (or the switch) is stuck.
+      if (!logged && Date.now() - lastBeat.time > 12 * 60e3) cls += ' stale';
+      if (logged) cls += ' unknown';
+    }
+    heartbeat.className = cls;
+    fill(heartbeat, h('span', { class: 'hb-dot', 'aria-hidden': 'true' }), h('b', null, 'Pipeline heartbeat'),
+      h('a', { href: '#/alerts/' + encodeURIComponent(w.fp) }, w.labels.alertname || 'Watchdog'),
+      h('span', { class: 'muted' }, `firing since ${ago(w.startsAt)}`), '·', status);
+  }
+
+  async function loadBeat() {
+    try {
+      const es = (await get(applianceAPI + 'history', { alertname: 'Watchdog', kind: 'notification', status: 'success', limit: 1 })) || [];
+      lastBeat = es.length ? { ...es[0], time: new Date(es[0].time).getTime() } : null;
+    } catch {
+      lastBeat = null;
+    }
   }
 
   async function doAck(fps, title, detail) {
@@ -296,7 +360,7 @@ export default function alertsPage(ctx) {
         break;
       case 'ack-group': {
         if (!g) return;
-        const fps = g.alerts.filter((x) => !x.ack).map((x) => x.fp);
+        const fps = g.alerts.filter(ackable).map((x) => x.fp);
         if (fps.length) await doAck(fps, `Acknowledge ${fps.length} alert${fps.length === 1 ? '' : 's'}`, `severity ${g.sev}, team ${g.team || '(none)'}`);
         break;
       }
@@ -317,6 +381,7 @@ export default function alertsPage(ctx) {
     async refresh() {
       const t0 = performance.now();
       data = await loadAlerts();
+      if (data.alerts.some(isHeartbeat)) await loadBeat();
       const t1 = performance.now();
       loaded = true;
       updateReceivers();

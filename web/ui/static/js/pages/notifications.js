@@ -8,6 +8,10 @@ import { ago, stamp, duration, localInput } from '../format.js';
 const KINDS = [['', 'Any kind'], ['notification', 'Notifications'], ['escalation', 'Escalations'], ['ack', 'Acks'], ['unack', 'Un-acks']];
 const PRESETS = [['1h', 3600], ['6h', 6 * 3600], ['24h', 86400], ['7d', 7 * 86400]];
 
+// isLogged: the log fallback handled it (entries written before the
+// history said so carry only the integration name).
+export const isLogged = (e) => !!e.success && (e.logged || e.integration === 'log') && (e.kind || 'notification') === 'notification';
+
 export default function notificationsPage(ctx) {
   const p = ctx.params;
   const f = {
@@ -25,7 +29,7 @@ export default function notificationsPage(ctx) {
 
   const recvSel = select({ id: 'hist-receiver' }, [['', 'Any receiver']].concat(f.receiver ? [[f.receiver, f.receiver]] : []), f.receiver);
   const nameIn = h('input', { type: 'search', id: 'hist-alertname', placeholder: 'alertname', value: f.alertname });
-  const statusSel = select({ id: 'hist-status' }, [['', 'Any result'], ['success', 'Succeeded'], ['failure', 'Failed']], f.status);
+  const statusSel = select({ id: 'hist-status' }, [['', 'Any result'], ['delivered', 'Delivered'], ['logged', 'Logged, not delivered'], ['failure', 'Failed']], f.status);
   const kindSel = select({ id: 'hist-kind' }, KINDS, f.kind);
   const toLocal = (v) => (v ? localInput(new Date(v)) : '');
   const sinceIn = h('input', { type: 'datetime-local', id: 'hist-since', value: toLocal(f.since) });
@@ -62,8 +66,16 @@ export default function notificationsPage(ctx) {
       fill(list, empty('Notification history is not available on this appliance (GET /api/v1/appliance/history).'));
       return;
     }
-    const failed = entries.filter((e) => (e.kind || 'notification') === 'notification' && !e.success).length;
-    fill(summary, h('span', { id: 'history-count', dataset: { count: String(entries.length) } }, `${entries.length} entries`), failed ? h('span', { class: 'text-err' }, ` · ${failed} failed`) : '');
+    // Delivery figures: a notification the log fallback handled reached
+    // nobody, so it is counted apart from the delivered ones.
+    const notes = entries.filter((e) => (e.kind || 'notification') === 'notification');
+    const failed = notes.filter((e) => !e.success).length;
+    const logged = notes.filter(isLogged).length;
+    const delivered = notes.length - failed - logged;
+    fill(summary, h('span', { id: 'history-count', dataset: { count: String(entries.length), delivered: String(delivered), logged: String(logged), failed: String(failed) } }, `${entries.length} entries`),
+      notes.length ? h('span', { class: 'text-ok' }, ` · ${delivered} delivered`) : '',
+      logged ? h('span', { class: 'text-logged', title: 'Handled by the log fallback: the receiver has no channel with its secret set' }, ` · ${logged} logged, not delivered`) : '',
+      failed ? h('span', { class: 'text-err' }, ` · ${failed} failed`) : '');
     if (!loaded) return fill(list, empty('Loading history…'));
     if (!entries.length) return fill(list, empty('No history entry matches.'));
     const rows = entries.map((e) => {
@@ -72,9 +84,10 @@ export default function notificationsPage(ctx) {
       const names = alerts.slice(0, 3).map((a) => h('span', { class: 'alert-ref' }, h('b', null, a.alertname || a.fingerprint), a.status ? h('span', { class: 'st-' + a.status }, a.status) : ''));
       let result;
       if (kind === 'ack' || kind === 'unack') result = h('span', null, h('b', null, e.user || ''), e.comment ? ': ' + e.comment : '');
+      else if (isLogged(e)) result = badge('logged, not delivered', 'logged', 'The receiver has no channel with its secret set: the notification was written to the appliance log only');
       else if (e.success) result = badge('sent', 'ok');
       else result = h('span', null, badge('failed', 'err'), ' ', h('span', { class: 'err-text' }, e.error || ''));
-      return h('tr', { class: e.success === false && kind !== 'ack' && kind !== 'unack' ? 'row-failed' : '' },
+      return h('tr', { class: e.success === false && kind !== 'ack' && kind !== 'unack' ? 'row-failed' : isLogged(e) ? 'row-logged' : '' },
         h('td', { class: 'nowrap', title: ago(e.time) }, stamp(e.time)),
         h('td', null, badge(kind, kind === 'escalation' ? 'escalated' : kind === 'ack' ? 'ack' : kind === 'unack' ? 'muted' : 'info')),
         h('td', null, e.receiver || '', e.integration ? h('span', { class: 'muted' }, ' / ' + e.integration) : ''),
