@@ -66,6 +66,7 @@ type Authorizer struct {
 	cache    map[string]bool   // sha256(user, hash, password) -> ok
 	limiters map[string]*rate.Limiter
 	failures map[string]*rate.Limiter // failed logins per client
+	sessions sessions                 // console logins (session.go)
 }
 
 // New builds the middleware. With no web config file, or one without users,
@@ -178,6 +179,9 @@ type Identity struct {
 	Role Role   `json:"role"`
 	// Enabled is false when no users are configured (everyone is admin).
 	Enabled bool `json:"authEnabled"`
+	// Session is set when the caller signed in on the login page (and can
+	// log out); basic auth and tokens leave it false.
+	Session bool `json:"session,omitempty"`
 }
 
 // FromContext returns the caller of a request that passed the middleware.
@@ -204,6 +208,9 @@ func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 		if m := strings.ToUpper(r.Method); m != r.Method {
 			r = r.WithContext(r.Context())
 			r.Method = m
+		}
+		if a.serveSession(w, r) {
+			return
 		}
 		d := Decide(r)
 		need := d.Role
@@ -238,10 +245,18 @@ func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 					return
 				}
 				id = Identity{User: user, Role: cfg.RoleOf(user), Enabled: true}
+			} else if user, ok := a.sessionUser(r, users); ok {
+				id = Identity{User: user, Role: cfg.RoleOf(user), Enabled: true, Session: true}
 			}
 		}
 		if id.Role < need {
 			if id.User == "" {
+				if wantsLoginPage(r) {
+					// A browser gets the login page, not the basic-auth prompt.
+					w.Header().Set("Location", "login")
+					w.WriteHeader(http.StatusSeeOther)
+					return
+				}
 				unauthorized(w)
 				return
 			}

@@ -111,6 +111,12 @@ var routes = []route{
 	{"*", "/-/reload", RoleAdmin, false},
 	{"*", "/debug/**", RoleAdmin, false},
 
+	// The console's login form and logout (session.go); they are answered
+	// before any credential check.
+	{"GET", "/login", RoleNone, false},
+	{"POST", "/login", RoleNone, false},
+	{"POST", "/logout", RoleNone, false},
+
 	// Prometheus HTTP API (web listener), web/api/v1 Register.
 	{"GET", "/api/v1/query", RoleViewer, false},
 	{"POST", "/api/v1/query", RoleViewer, false},

@@ -196,5 +196,19 @@ fetch('api/v1/appliance/whoami', { credentials: 'same-origin' })
   .then((j) => {
     const role = (j && j.data && j.data.role) || 'viewer';
     document.documentElement.dataset.role = role;
+    showWhoami(j && j.data);
   })
-  .catch(() => {});
+  .catch(() => showWhoami(null));
+
+// showWhoami says who the console acts as, with Log out for a signed-in
+// session (basic-auth callers cannot be logged out by a page) and Sign in
+// for anonymous access.
+function showWhoami(id) {
+  const el = document.getElementById('whoami');
+  if (!el) return;
+  if (!id) return fill(el, h('span', { class: 'muted', title: 'GET api/v1/appliance/whoami failed: showing the viewer view' }, 'Unknown user (viewer view)'));
+  if (!id.authEnabled) return fill(el, h('span', { class: 'muted', id: 'whoami-user', title: 'No users are configured in the web config' }, `Authentication off (${id.role})`));
+  if (!id.user) return fill(el, h('span', { id: 'whoami-user' }, `Anonymous (${id.role})`), h('a', { class: 'btn small ghost', href: 'login', id: 'login-link' }, 'Sign in'));
+  fill(el, h('span', { id: 'whoami-user' }, 'Signed in as ', h('b', null, id.user), ` (${id.role})`),
+    id.session ? h('form', { method: 'post', action: 'logout', class: 'inline' }, h('button', { type: 'submit', class: 'btn small ghost', id: 'logout' }, 'Log out')) : null);
+}
