@@ -113,7 +113,7 @@ func (a *ApplianceAPI) unack(w http.ResponseWriter, r *http.Request) {
 
 func (a *ApplianceAPI) history(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := history.Filter{Kind: q.Get("kind"), Receiver: q.Get("receiver"), Alertname: q.Get("alertname"), Status: q.Get("status")}
+	f := history.Filter{Kind: q.Get("kind"), Receiver: q.Get("receiver"), Alertname: q.Get("alertname"), Fingerprint: q.Get("fingerprint"), Status: q.Get("status")}
 	if !slices.Contains([]string{"", "success", "failure", "delivered", "logged"}, f.Status) {
 		writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("status must be success, failure, delivered or logged, not %q", f.Status))
 		return

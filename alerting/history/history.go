@@ -60,6 +60,8 @@ type Entry struct {
 // Filter selects entries; zero fields match everything.
 type Filter struct {
 	Kind, Receiver, Alertname string
+	// Fingerprint selects the entries of one alert (its detail page).
+	Fingerprint string
 	// Status is "success" (delivered or logged), "delivered" (success not
 	// by the log fallback), "logged" (by the log fallback) or "failure".
 	Status       string
@@ -79,8 +81,11 @@ func (f Filter) match(e *Entry) bool {
 		!f.Until.IsZero() && e.Time.After(f.Until):
 		return false
 	}
-	if f.Alertname != "" {
-		return slices.ContainsFunc(e.Alerts, func(a AlertRef) bool { return a.Alertname == f.Alertname })
+	if f.Alertname != "" && !slices.ContainsFunc(e.Alerts, func(a AlertRef) bool { return a.Alertname == f.Alertname }) {
+		return false
+	}
+	if f.Fingerprint != "" && !slices.ContainsFunc(e.Alerts, func(a AlertRef) bool { return a.Fingerprint == f.Fingerprint }) {
+		return false
 	}
 	return true
 }

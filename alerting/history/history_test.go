@@ -56,7 +56,7 @@ func TestAgeRetentionAndFilters(t *testing.T) {
 			Alerts: []AlertRef{{Alertname: "Old"}}}))
 	}
 	now := time.Now()
-	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Success: false, Error: "boom", Alerts: []AlertRef{{Alertname: "New"}}}))
+	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Success: false, Error: "boom", Alerts: []AlertRef{{Alertname: "New", Fingerprint: "fp1"}, {Alertname: "New", Fingerprint: "fp2"}}}))
 	require.NoError(t, s.Append(Entry{Time: now, Kind: KindAck, User: "alice", Success: true, Alerts: []AlertRef{{Alertname: "New"}}}))
 	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "nosecret", Integration: "log", Success: true, Logged: true}))
 	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Integration: "webhook", Success: true}))
@@ -73,6 +73,8 @@ func TestAgeRetentionAndFilters(t *testing.T) {
 		{"delivered leaves the log fallback out", Filter{Status: "delivered", Kind: KindNotification}, 1},
 		{"logged only", Filter{Status: "logged"}, 1},
 		{"by alertname", Filter{Alertname: "New"}, 2},
+		{"by fingerprint", Filter{Fingerprint: "fp2"}, 1},
+		{"by alertname and fingerprint", Filter{Alertname: "Old", Fingerprint: "fp2"}, 0},
 		{"since the future", Filter{Since: now.Add(time.Minute)}, 0},
 		{"until the past", Filter{Until: now.Add(-time.Minute)}, 0},
 	}

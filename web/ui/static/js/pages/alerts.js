@@ -12,6 +12,7 @@ import { parseMatchers, matchesAll, formatAll, fromLabels, format } from '../mat
 import { loadAlerts, ack, unack, queryLink, severityRank } from '../alertdata.js';
 import { promptAck } from '../dialog.js';
 import { get, applianceAPI } from '../api.js';
+import alertDetailPage from './alertdetail.js';
 
 const PAGE = 100; // rows a group shows before "show more"
 const ROW_BUDGET = 300; // rows rendered by default across expanded groups
@@ -40,6 +41,8 @@ export function safeURL(u) {
 }
 
 export default function alertsPage(ctx) {
+  // #/alerts/<fingerprint> is one alert's detail page.
+  if (ctx.sub.length) return alertDetailPage(ctx, ctx.sub[0]);
   const p = ctx.params;
   const filters = {
     filter: p.get('filter') || p.get('matchers') || '',
@@ -266,7 +269,7 @@ export default function alertsPage(ctx) {
     const text = a.annotations.summary || a.annotations.description || '';
     return h('div', { class: `alert-row state-${a.state}${a.ack ? ' acked' : ''}`, dataset: { fp: a.fp } },
       h('div', { class: 'a-main' },
-        h('div', { class: 'a-title' }, h('span', { class: 'alertname' }, L.alertname || '(no alertname)'), text ? h('span', { class: 'a-summary' }, text) : null),
+        h('div', { class: 'a-title' }, h('a', { class: 'alertname', href: '#/alerts/' + encodeURIComponent(a.fp), title: 'Details, history and silences of this alert' }, L.alertname || '(no alertname)'), text ? h('span', { class: 'a-summary' }, text) : null),
         h('div', { class: 'a-labels' }, chips)),
       h('div', { class: 'a-status' },
         h('span', { class: 'a-since', title: 'Starts ' + stamp(a.startsAt) }, (a.startsAt > Date.now() ? 'starts ' : 'since ') + ago(a.startsAt)),

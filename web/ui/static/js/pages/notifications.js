@@ -12,6 +12,31 @@ const PRESETS = [['1h', 3600], ['6h', 6 * 3600], ['24h', 86400], ['7d', 7 * 8640
 // history said so carry only the integration name).
 export const isLogged = (e) => !!e.success && (e.logged || e.integration === 'log') && (e.kind || 'notification') === 'notification';
 
+export const HEADERS = ['Time', 'Kind', 'Receiver', 'Alerts', 'Result', 'Duration', 'Attempt / step'];
+
+// entryRow is one history entry as a table row (also on an alert's detail
+// page). Alert names link to the alert's detail page.
+export function entryRow(e) {
+  const kind = e.kind || 'notification';
+  const alerts = e.alerts || [];
+  const names = alerts.slice(0, 3).map((a) => h('span', { class: 'alert-ref' },
+    a.fingerprint ? h('a', { href: '#/alerts/' + encodeURIComponent(a.fingerprint), title: 'Alert detail' }, h('b', null, a.alertname || a.fingerprint)) : h('b', null, a.alertname),
+    a.status ? h('span', { class: 'st-' + a.status }, a.status) : ''));
+  let result;
+  if (kind === 'ack' || kind === 'unack') result = h('span', null, h('b', null, e.user || ''), e.comment ? ': ' + e.comment : '');
+  else if (isLogged(e)) result = badge('logged, not delivered', 'logged', 'The receiver has no channel with its secret set: the notification was written to the appliance log only');
+  else if (e.success) result = badge('sent', 'ok');
+  else result = h('span', null, badge('failed', 'err'), ' ', h('span', { class: 'err-text' }, e.error || ''));
+  return h('tr', { class: e.success === false && kind !== 'ack' && kind !== 'unack' ? 'row-failed' : isLogged(e) ? 'row-logged' : '' },
+    h('td', { class: 'nowrap', title: ago(e.time) }, stamp(e.time)),
+    h('td', null, badge(kind, kind === 'escalation' ? 'escalated' : kind === 'ack' ? 'ack' : kind === 'unack' ? 'muted' : 'info')),
+    h('td', null, e.receiver || '', e.integration ? h('span', { class: 'muted' }, ' / ' + e.integration) : ''),
+    h('td', null, names, alerts.length > 3 ? h('span', { class: 'muted' }, ` +${alerts.length - 3}`) : ''),
+    h('td', null, result),
+    h('td', { class: 'nowrap' }, e.durationSeconds !== undefined && kind !== 'ack' && kind !== 'unack' ? duration(e.durationSeconds) : ''),
+    h('td', { class: 'num' }, e.attempt ? String(e.attempt) : e.step ? 'step ' + e.step : ''));
+}
+
 export default function notificationsPage(ctx) {
   const p = ctx.params;
   const f = {
@@ -78,26 +103,9 @@ export default function notificationsPage(ctx) {
       failed ? h('span', { class: 'text-err' }, ` · ${failed} failed`) : '');
     if (!loaded) return fill(list, empty('Loading history…'));
     if (!entries.length) return fill(list, empty('No history entry matches.'));
-    const rows = entries.map((e) => {
-      const kind = e.kind || 'notification';
-      const alerts = e.alerts || [];
-      const names = alerts.slice(0, 3).map((a) => h('span', { class: 'alert-ref' }, h('b', null, a.alertname || a.fingerprint), a.status ? h('span', { class: 'st-' + a.status }, a.status) : ''));
-      let result;
-      if (kind === 'ack' || kind === 'unack') result = h('span', null, h('b', null, e.user || ''), e.comment ? ': ' + e.comment : '');
-      else if (isLogged(e)) result = badge('logged, not delivered', 'logged', 'The receiver has no channel with its secret set: the notification was written to the appliance log only');
-      else if (e.success) result = badge('sent', 'ok');
-      else result = h('span', null, badge('failed', 'err'), ' ', h('span', { class: 'err-text' }, e.error || ''));
-      return h('tr', { class: e.success === false && kind !== 'ack' && kind !== 'unack' ? 'row-failed' : isLogged(e) ? 'row-logged' : '' },
-        h('td', { class: 'nowrap', title: ago(e.time) }, stamp(e.time)),
-        h('td', null, badge(kind, kind === 'escalation' ? 'escalated' : kind === 'ack' ? 'ack' : kind === 'unack' ? 'muted' : 'info')),
-        h('td', null, e.receiver || '', e.integration ? h('span', { class: 'muted' }, ' / ' + e.integration) : ''),
-        h('td', null, names, alerts.length > 3 ? h('span', { class: 'muted' }, ` +${alerts.length - 3}`) : ''),
-        h('td', null, result),
-        h('td', { class: 'nowrap' }, e.durationSeconds !== undefined && kind !== 'ack' && kind !== 'unack' ? duration(e.durationSeconds) : ''),
-        h('td', { class: 'num' }, e.attempt ? String(e.attempt) : e.step ? 'step ' + e.step : ''));
-    });
+    const rows = entries.map(entryRow);
     fill(list, h('table', { class: 'tbl', id: 'history-table' },
-      h('thead', null, h('tr', null, ['Time', 'Kind', 'Receiver', 'Alerts', 'Result', 'Duration', 'Attempt / step'].map((x) => h('th', null, x)))),
+      h('thead', null, h('tr', null, HEADERS.map((x) => h('th', null, x)))),
       h('tbody', null, rows)));
   }
 
