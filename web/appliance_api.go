@@ -43,6 +43,7 @@ func (a *ApplianceAPI) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/appliance/acks", a.ack)
 	mux.HandleFunc("DELETE /api/v1/appliance/acks/{fingerprint}", a.unack)
 	mux.HandleFunc("GET /api/v1/appliance/history", a.history)
+	mux.HandleFunc("GET /api/v1/appliance/matchers", a.matchers)
 	mux.HandleFunc("GET /api/v1/appliance/whoami", func(w http.ResponseWriter, r *http.Request) {
 		writeAPI(w, http.StatusOK, auth.FromContext(r.Context()), nil)
 	})

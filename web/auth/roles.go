@@ -166,6 +166,7 @@ var routes = []route{
 	{"POST", "/api/v1/appliance/acks", RoleOperator, false},
 	{"DELETE", "/api/v1/appliance/acks/*", RoleOperator, false},
 	{"GET", "/api/v1/appliance/history", RoleViewer, false},
+	{"GET", "/api/v1/appliance/matchers", RoleViewer, false}, // what a set of matchers selects (silence preview)
 	{"GET", "/api/v1/appliance/whoami", RoleViewer, false},
 	{"GET", "/api/v1/appliance/audit", RoleAdmin, false},
 

@@ -36,11 +36,17 @@ let lastError = null;
 let lastDuration = 0;
 let generation = 0;
 
+// parseHash reads the route; a malformed one (bad percent-encoding) is
+// reported in bad and read as the alerts page.
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, '');
   const [path, query] = raw.split('?', 2);
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  return { name: parts[0] || 'alerts', sub: parts.slice(1), params: new URLSearchParams(query || '') };
+  try {
+    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    return { name: parts[0] || 'alerts', sub: parts.slice(1), params: new URLSearchParams(query || '') };
+  } catch {
+    return { name: 'alerts', sub: [], params: new URLSearchParams(), bad: location.hash };
+  }
 }
 
 function showBanner(msg, kind) {
@@ -152,8 +158,19 @@ function flash(msg, kind = 'ok', next = null) {
 }
 
 function route() {
-  const { name, sub, params } = parseHash();
-  const def = pages[name];
+  const parsed = parseHash();
+  let { name, sub, params } = parsed;
+  let def = pages[name];
+  let notice = parsed.bad ? `The address ${parsed.bad.slice(0, 80)} is malformed: showing the alerts.` : null;
+  if (!def) {
+    // An unknown page (a stale bookmark, a typo) shows the alerts rather
+    // than a blank page, and says so.
+    notice = `No page "${name.slice(0, 40)}": showing the alerts.`;
+    name = 'alerts';
+    sub = [];
+    params = new URLSearchParams();
+    def = pages.alerts;
+  }
   if (current && current.page.destroy) current.page.destroy();
   generation++;
   inflight = null;
@@ -161,14 +178,18 @@ function route() {
   lastRefresh = 0;
   lastDuration = 0;
   lastError = null;
-  if (banner.dataset.source === 'refresh' || (banner.dataset.source === 'flash' && location.hash !== flashKeep)) showBanner(null);
+  if (banner.dataset.source === 'refresh' || banner.dataset.source === 'route' || (banner.dataset.source === 'flash' && location.hash !== flashKeep)) showBanner(null);
   flashKeep = null;
-  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === name);
+  for (const a of document.querySelectorAll('#nav a')) {
+    a.classList.toggle('active', a.dataset.page === name);
+    if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   fill(root);
-  if (!def) {
-    current = null;
-    root.append(h('div', { class: 'empty' }, `No page "${name}". `, h('a', { href: '#/alerts' }, 'Go to alerts')));
-    return;
+  if (notice) {
+    history.replaceState(null, '', '#/alerts');
+    showBanner(notice, 'error');
+    banner.dataset.source = 'route';
   }
   document.title = `${def.title} · SMM Appliance`;
   root.dataset.page = name;

@@ -21,30 +21,52 @@ export default function queryPage(ctx) {
   let graph = null;
   let ran = !!st.expr;
 
-  const exprIn = h('textarea', { id: 'query-expr', class: 'mono', rows: 2, spellcheck: 'false', placeholder: 'PromQL, e.g. rate(prometheus_http_requests_total[5m])  —  Enter runs, Shift+Enter adds a line' });
+  const exprIn = h('textarea', { id: 'query-expr', 'aria-label': 'PromQL expression', class: 'mono', rows: 2, spellcheck: 'false', placeholder: 'PromQL, e.g. rate(prometheus_http_requests_total[5m])  —  Enter runs, Shift+Enter adds a line' });
   exprIn.value = st.expr;
   const runBtn = h('button', { type: 'button', class: 'btn primary', id: 'query-run' }, 'Execute');
-  const tabs = h('div', { class: 'tabs' });
+  const tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Result view' });
   const ranges = RANGES.includes(st.range) || isNaN(parseDuration(st.range)) ? RANGES : [...RANGES, st.range].sort((x, y) => parseDuration(x) - parseDuration(y));
-  const rangeSel = select({ id: 'query-range', title: 'Range' }, ranges.map((r) => [r, r]), st.range);
-  const endIn = h('input', { type: 'datetime-local', id: 'query-end', title: 'End time (empty: now)', value: st.end ? localInput(new Date(+st.end * 1000)) : '' });
-  const stepIn = h('input', { id: 'query-step', size: 6, placeholder: 'auto', title: 'Resolution (step), e.g. 15s', value: st.step });
+  const rangeSel = select({ id: 'query-range', title: 'Range', 'aria-label': 'Range' }, ranges.map((r) => [r, r]), st.range);
+  const endIn = h('input', { type: 'datetime-local', id: 'query-end', title: 'End time (empty: now)', 'aria-label': 'End time', value: st.end ? localInput(new Date(+st.end * 1000)) : '' });
+  const stepIn = h('input', { id: 'query-step', 'aria-label': 'Step', size: 6, placeholder: 'auto', title: 'Resolution (step), e.g. 15s', value: st.step });
   const controls = h('div', { class: 'toolbar graph-controls' }, h('span', { class: 'muted' }, 'Range'), rangeSel, h('span', { class: 'muted' }, 'End'), endIn,
     h('button', { type: 'button', class: 'btn small ghost', title: 'End now', onclick: () => { endIn.value = ''; run(); } }, 'Now'),
     h('span', { class: 'muted' }, 'Step'), stepIn);
   const stats = h('div', { class: 'muted small', id: 'query-stats' });
-  const out = h('div', { class: 'query-out', id: 'query-out' });
+  const out = h('div', { class: 'query-out', id: 'query-out', role: 'tabpanel' });
   ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Query')),
     h('div', { class: 'panel query-box' }, h('div', { class: 'query-input' }, exprIn, runBtn), h('div', { class: 'toolbar' }, tabs, stats)),
     controls, out);
 
+  // Tabs as the ARIA tabs pattern: one tab stop, arrow keys (and Home,
+  // End) move between the tabs and show the chosen one.
+  const TABS = [['graph', 'Graph'], ['table', 'Table']];
+  function choose(k, focus) {
+    st.tab = k;
+    renderTabs();
+    if (focus) document.getElementById('tab-' + k).focus();
+    run(focus);
+  }
   function renderTabs() {
-    fill(tabs, ...[['graph', 'Graph'], ['table', 'Table']].map(([k, l]) => h('button', {
-      type: 'button', class: 'tab' + (st.tab === k ? ' active' : ''), id: 'tab-' + k,
-      onclick: () => { st.tab = k; renderTabs(); run(); },
+    fill(tabs, ...TABS.map(([k, l]) => h('button', {
+      type: 'button', role: 'tab', class: 'tab' + (st.tab === k ? ' active' : ''), id: 'tab-' + k,
+      'aria-selected': String(st.tab === k), 'aria-controls': 'query-out', tabindex: st.tab === k ? '0' : '-1',
+      onclick: () => choose(k, false),
     }, l)));
+    out.setAttribute('aria-labelledby', 'tab-' + st.tab);
     controls.hidden = st.tab !== 'graph';
   }
+  tabs.addEventListener('keydown', (e) => {
+    const i = TABS.findIndex(([k]) => k === st.tab);
+    let j = -1;
+    if (e.key === 'ArrowRight') j = (i + 1) % TABS.length;
+    else if (e.key === 'ArrowLeft') j = (i + TABS.length - 1) % TABS.length;
+    else if (e.key === 'Home') j = 0;
+    else if (e.key === 'End') j = TABS.length - 1;
+    if (j < 0) return;
+    e.preventDefault();
+    choose(TABS[j][0], true);
+  });
   renderTabs();
 
   function save() {
@@ -70,10 +92,10 @@ export default function queryPage(ctx) {
     save();
   }
 
-  async function run() {
+  async function run(keepFocus) {
     readForm();
     ran = !!st.expr;
-    exprIn.blur();
+    if (!keepFocus) exprIn.blur();
     await exec().catch((e) => showError(e));
   }
 
