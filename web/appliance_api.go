@@ -8,6 +8,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/alertmanager/matcher/compat"
+	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+
 	"github.com/smm-architect/smm-appliance/alerting/acks"
 	"github.com/smm-architect/smm-appliance/alerting/console"
 	"github.com/smm-architect/smm-appliance/alerting/history"
@@ -115,6 +119,22 @@ func (a *ApplianceAPI) unack(w http.ResponseWriter, r *http.Request) {
 func (a *ApplianceAPI) history(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := history.Filter{Kind: q.Get("kind"), Receiver: q.Get("receiver"), Alertname: q.Get("alertname"), Fingerprint: q.Get("fingerprint"), Status: q.Get("status")}
+	if m := q.Get("matchers"); m != "" {
+		// Alertmanager's matcher syntax, as in the alert filter: team="x",
+		// connector=~"tik.*".
+		ms, err := compat.Matchers(m, "web")
+		if err != nil {
+			writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("matchers: %w", err))
+			return
+		}
+		f.Labels = func(l map[string]string) bool {
+			ls := make(model.LabelSet, len(l))
+			for k, v := range l {
+				ls[model.LabelName(k)] = model.LabelValue(v)
+			}
+			return labels.Matchers(ms).Matches(ls)
+		}
+	}
 	if !slices.Contains([]string{"", "success", "failure", "delivered", "logged"}, f.Status) {
 		writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("status must be success, failure, delivered or logged, not %q", f.Status))
 		return

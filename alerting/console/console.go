@@ -79,7 +79,11 @@ func refs(as []*alert.Alert, resolved []bool) []history.AlertRef {
 		if resolved != nil && resolved[i] {
 			st = "resolved"
 		}
-		out[i] = history.AlertRef{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"]), Status: st}
+		ls := make(map[string]string, len(a.Labels))
+		for k, v := range a.Labels {
+			ls[string(k)] = string(v)
+		}
+		out[i] = history.AlertRef{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"]), Status: st, Labels: ls}
 	}
 	return out
 }
@@ -106,7 +110,8 @@ func (c *Console) Observe(at alertmanager.Attempt) {
 		Time: at.Time, Kind: history.KindNotification, Receiver: at.Receiver, Integration: at.Integration,
 		GroupKey: at.GroupKey, Alerts: refs(at.Alerts, at.Resolved), Success: at.Err == nil,
 		DurationSeconds: at.Duration.Seconds(), Attempt: at.Attempt,
-		Logged: at.Err == nil && at.Integration == alertmanager.LogIntegration,
+		Logged:  at.Err == nil && at.Integration == alertmanager.LogIntegration,
+		Channel: at.Channel, Message: at.Message,
 	}
 	if at.Err != nil {
 		e.Error = at.Err.Error()
@@ -160,7 +165,8 @@ func (c *Console) observeEscalation(at alertmanager.Attempt, step int) {
 		Time: at.Time, Kind: history.KindEscalation, Receiver: at.Receiver, Integration: at.Integration,
 		GroupKey: at.GroupKey, Step: step, Alerts: firing, Success: at.Err == nil,
 		DurationSeconds: at.Duration.Seconds(), Attempt: at.Attempt,
-		Logged: at.Err == nil && at.Integration == alertmanager.LogIntegration,
+		Logged:  at.Err == nil && at.Integration == alertmanager.LogIntegration,
+		Channel: at.Channel, Message: at.Message,
 	}
 	if at.Err != nil {
 		e.Error = at.Err.Error()

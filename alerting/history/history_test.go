@@ -59,7 +59,8 @@ func TestAgeRetentionAndFilters(t *testing.T) {
 	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Success: false, Error: "boom", Alerts: []AlertRef{{Alertname: "New", Fingerprint: "fp1"}, {Alertname: "New", Fingerprint: "fp2"}}}))
 	require.NoError(t, s.Append(Entry{Time: now, Kind: KindAck, User: "alice", Success: true, Alerts: []AlertRef{{Alertname: "New"}}}))
 	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "nosecret", Integration: "log", Success: true, Logged: true}))
-	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Integration: "webhook", Success: true}))
+	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Integration: "webhook", Success: true,
+		Alerts: []AlertRef{{Alertname: "Billing", Labels: map[string]string{"alertname": "Billing", "team": "billing"}}}}))
 
 	cases := []struct {
 		name string
@@ -75,6 +76,8 @@ func TestAgeRetentionAndFilters(t *testing.T) {
 		{"by alertname", Filter{Alertname: "New"}, 2},
 		{"by fingerprint", Filter{Fingerprint: "fp2"}, 1},
 		{"by alertname and fingerprint", Filter{Alertname: "Old", Fingerprint: "fp2"}, 0},
+		{"by labels (entries without recorded labels know alertname)", Filter{Labels: func(l map[string]string) bool { return l["alertname"] == "New" }}, 2},
+		{"by a label", Filter{Labels: func(l map[string]string) bool { return l["team"] == "billing" }}, 1},
 		{"since the future", Filter{Since: now.Add(time.Minute)}, 0},
 		{"until the past", Filter{Until: now.Add(-time.Minute)}, 0},
 	}
