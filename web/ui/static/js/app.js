@@ -65,7 +65,7 @@ function showBanner(msg, kind) {
 function editing() {
   if (document.querySelector('dialog[open]')) return true;
   const a = document.activeElement;
-  if (a && root.contains(a) && a.matches('input:not([type=checkbox]):not([type=radio]), textarea')) return true;
+  if (a && root.contains(a) && a.matches('input:not([type=checkbox]):not([type=radio]), textarea, [contenteditable="true"]')) return true;
   return !!(current && current.page.busy && current.page.busy());
 }
 
