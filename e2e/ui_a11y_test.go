@@ -122,6 +122,11 @@ func TestUISilencePreviewRE2(t *testing.T) {
 	})
 	require.Equal(t, previewed, silenced, "preview == server")
 
+	// The alert list's filter reads a leading (?i) too.
+	b.route(t, "#/alerts")
+	b.typeInto(t, "#alert-filter", `alertname=~"(?i)e2einh.*"`)
+	b.wait(t, 15*time.Second, "filtered case-insensitively", `document.getElementById('alert-count').dataset.count === '2'`)
+
 	code, _ := httpGet(a.web + "/api/v1/appliance/matchers?matchers=" + "%7Bbad")
 	require.Equal(t, http.StatusBadRequest, code, "an unparsable set is a 400")
 	require.Empty(t, b.jsErrors(), "errors in the browser console")
