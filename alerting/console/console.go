@@ -51,7 +51,7 @@ func New(alerts provider.Alerts, status StatusFunc, st *acks.Store, h *history.S
 		}, []string{"severity"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smm_appliance_notification_attempts_total",
-			Help: "Notification attempts by receiver, integration and outcome.",
+			Help: "Notification attempts by receiver, integration and outcome (success, failure, or logged: the log fallback of a receiver without a channel, which reached nobody).",
 		}, []string{"receiver", "integration", "outcome"}),
 		escalations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smm_appliance_escalations_total",
@@ -60,7 +60,7 @@ func New(alerts provider.Alerts, status StatusFunc, st *acks.Store, h *history.S
 	}
 	ratio := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "smm_appliance_notification_delivery_success_ratio",
-		Help: "Share of notification attempts that succeeded since start (1 before any attempt); the SLO is 0.995.",
+		Help: "Share of notification attempts that succeeded since start (1 before any attempt; the log fallback is not counted); the SLO is 0.995.",
 	}, func() float64 {
 		t := c.total.Load()
 		if t == 0 {
@@ -95,11 +95,17 @@ func refs(as []*alert.Alert, resolved []bool) []history.AlertRef {
 // fingerprint, and starts no clock.
 func (c *Console) Observe(at alertmanager.Attempt) {
 	outcome := "success"
-	c.total.Add(1)
-	if at.Err != nil {
+	switch {
+	case at.Err != nil:
 		outcome = "failure"
-	} else {
+		c.total.Add(1)
+	case at.Integration == alertmanager.LogIntegration:
+		// The log fallback reached nobody: not a delivery, and not a
+		// failed one either — counted apart, outside the delivery ratio.
+		outcome = "logged"
+	default:
 		c.ok.Add(1)
+		c.total.Add(1)
 	}
 	c.attempts.WithLabelValues(at.Receiver, at.Integration, outcome).Inc()
 	if step := escalationStep(at.Alerts); step > 0 {
