@@ -48,6 +48,7 @@ export default function alertDetailPage(ctx, fp) {
   let silences = [];
   let value = null; // {text, series} or {error}
   let loaded = false;
+  let lastSig = null;
   const head = h('div', { class: 'page-head' }, h('h1', { id: 'detail-title' }, 'Alert'), h('a', { class: 'btn small ghost', href: '#/alerts' }, '← All alerts'));
   const body = h('div', { id: 'alert-detail', dataset: { fp } });
   ctx.root.append(head, body);
@@ -180,6 +181,11 @@ export default function alertDetailPage(ctx, fp) {
         (alert.silencedBy.includes(x.id) || (x.status.state === 'pending' && safeMatch(x.matchers, alert.labels)))) : [];
       value = alert ? await loadValue(alert) : null;
       loaded = true;
+      // Rebuilt only when something shown changed (endsAt moves on every
+      // resend and is not shown), so focus and reading position stay.
+      const sig = JSON.stringify([alert && { ...alert, endsAt: null }, acksOn, history, silences, value, alert && ago(alert.startsAt)]);
+      if (sig === lastSig) return;
+      lastSig = sig;
       render();
     },
   };
