@@ -63,6 +63,15 @@ test-go: build tools browser fmt vet
 	PROMTOOL=$(abspath $(TOOLS)/promtool) AMTOOL=$(abspath $(TOOLS)/amtool) \
 	$(GO) test -count=1 -timeout 30m -skip 'Reliability' ./...
 
+.PHONY: ui
+# The console's PromQL editor (CodeMirror + @prometheus-io/codemirror-promql)
+# bundled from the pinned web/ui/editor/package-lock.json into
+# web/ui/static/js/vendor/promql-editor.js. The bundle is committed: make
+# build and air-gapped rebuilds need no npm. TestEditorBundleFresh (web/ui)
+# checks the committed bundle against a fresh build where npm can install.
+ui:
+	cd web/ui/editor && npm ci --no-audit --no-fund && npm run build
+
 # Headless Chromium for the console's browser tests (Debian's package).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }

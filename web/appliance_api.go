@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/prometheus/alertmanager/matcher/compat"
+	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
 	"github.com/smm-architect/smm-appliance/alerting/acks"
@@ -45,6 +48,7 @@ func (a *ApplianceAPI) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/appliance/acks", a.ack)
 	mux.HandleFunc("DELETE /api/v1/appliance/acks/{fingerprint}", a.unack)
 	mux.HandleFunc("GET /api/v1/appliance/history", a.history)
+	mux.HandleFunc("GET /api/v1/appliance/matchers", a.matchers)
 	mux.HandleFunc("GET /api/v1/appliance/whoami", func(w http.ResponseWriter, r *http.Request) {
 		writeAPI(w, http.StatusOK, auth.FromContext(r.Context()), nil)
 	})
@@ -138,9 +142,25 @@ func (a *ApplianceAPI) unack(w http.ResponseWriter, r *http.Request) {
 
 func (a *ApplianceAPI) history(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := history.Filter{Kind: q.Get("kind"), Receiver: q.Get("receiver"), Alertname: q.Get("alertname"), Status: q.Get("status")}
-	if f.Status != "" && f.Status != "success" && f.Status != "failure" {
-		writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("status must be success or failure, not %q", f.Status))
+	f := history.Filter{Kind: q.Get("kind"), Receiver: q.Get("receiver"), Alertname: q.Get("alertname"), Fingerprint: q.Get("fingerprint"), Status: q.Get("status")}
+	if m := q.Get("matchers"); m != "" {
+		// Alertmanager's matcher syntax, as in the alert filter: team="x",
+		// connector=~"tik.*".
+		ms, err := compat.Matchers(m, "web")
+		if err != nil {
+			writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("matchers: %w", err))
+			return
+		}
+		f.Labels = func(l map[string]string) bool {
+			ls := make(model.LabelSet, len(l))
+			for k, v := range l {
+				ls[model.LabelName(k)] = model.LabelValue(v)
+			}
+			return labels.Matchers(ms).Matches(ls)
+		}
+	}
+	if !slices.Contains([]string{"", "success", "failure", "delivered", "logged"}, f.Status) {
+		writeAPI(w, http.StatusBadRequest, nil, fmt.Errorf("status must be success, failure, delivered or logged, not %q", f.Status))
 		return
 	}
 	for _, p := range []struct {

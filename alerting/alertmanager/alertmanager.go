@@ -452,7 +452,7 @@ func (am *Alertmanager) ApplyConfig(cfg *amconfig.Config, tmpl *template.Templat
 		if len(ints) == 0 && o.LogFallback[rcv.Name] {
 			ints = append(ints, logIntegration(rcv.Name, am.logger, am.opts.AckLink))
 		}
-		receivers[rcv.Name] = observe(ints, rcv.Name, am.opts.Observer, &am.attempts, &am.inflight)
+		receivers[rcv.Name] = observe(ints, rcv.Name, am.opts.Observer, &am.attempts, &am.inflight, renderers(rcv, tmpl, am.logger))
 	}
 	intervals := make(map[string][]timeinterval.TimeInterval, len(cfg.TimeIntervals)+len(cfg.MuteTimeIntervals))
 	for _, ti := range cfg.MuteTimeIntervals {

@@ -25,6 +25,8 @@ type Attempt struct {
 	Retry       bool // the pipeline will try again
 	Duration    time.Duration
 	Attempt     int // 1 for the first try of a flush
+	// Channel and Message are what was sent where (rendered.go).
+	Channel, Message string
 }
 
 // Observer receives every attempt. It must not block for long: it runs on
@@ -40,6 +42,7 @@ type observed struct {
 	observe  Observer
 	attempts *attemptCounter
 	gate     *gate
+	render   renderer // nil: nothing recorded (rendered.go)
 }
 
 var _ notify.Notifier = (*observed)(nil)
@@ -59,6 +62,10 @@ func (o *observed) Notify(ctx context.Context, alerts ...*alert.Alert) notify.No
 	flush, _ := notify.FlushID(ctx)
 	key := fmt.Sprintf("%s/%d/%s/%d", agID, flush, o.inner.Name(), o.inner.Index())
 	n := o.attempts.next(key, verdict.Err() == nil || !verdict.ShouldRetry())
+	var channel, message string
+	if o.render != nil {
+		channel, message = o.render(ctx, alerts)
+	}
 	resolved := make([]bool, len(alerts))
 	for i, a := range alerts {
 		resolved[i] = a.ResolvedAt(start)
@@ -67,18 +74,19 @@ func (o *observed) Notify(ctx context.Context, alerts ...*alert.Alert) notify.No
 		Time: start, Receiver: o.receiver, Integration: o.inner.Name(), Index: o.inner.Index(),
 		GroupKey: gk, Alerts: alerts, Resolved: resolved, Err: verdict.Err(), Retry: verdict.ShouldRetry(),
 		Duration: time.Since(start), Attempt: n,
+		Channel: channel, Message: message,
 	})
 	return verdict
 }
 
-func observe(ints []notify.Integration, receiver string, obs Observer, counter *attemptCounter, g *gate) []notify.Integration {
+func observe(ints []notify.Integration, receiver string, obs Observer, counter *attemptCounter, g *gate, renders map[string]renderer) []notify.Integration {
 	if obs == nil {
 		return ints
 	}
 	out := make([]notify.Integration, len(ints))
 	for i := range ints {
 		inner := ints[i]
-		out[i] = notify.NewIntegration(&observed{inner: inner, receiver: receiver, observe: obs, attempts: counter, gate: g},
+		out[i] = notify.NewIntegration(&observed{inner: inner, receiver: receiver, observe: obs, attempts: counter, gate: g, render: renders[fmt.Sprintf("%s/%d", inner.Name(), inner.Index())]},
 			&inner, inner.Name(), inner.Index(), receiver)
 	}
 	return out

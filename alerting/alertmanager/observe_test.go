@@ -42,7 +42,7 @@ func TestCloseDrainsAttemptsInFlight(t *testing.T) {
 	var g gate
 	var observed atomic.Int64
 	ints := observe([]notify.Integration{notify.NewIntegration(inner, nil, "webhook", 0, "r")}, "r",
-		func(Attempt) { observed.Add(1) }, &attemptCounter{}, &g)
+		func(Attempt) { observed.Add(1) }, &attemptCounter{}, &g, nil)
 	a := &alert.Alert{Alert: model.Alert{Labels: model.LabelSet{"alertname": "A"}}}
 
 	go ints[0].Notify(context.Background(), a)

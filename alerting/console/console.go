@@ -56,7 +56,7 @@ func New(alerts provider.Alerts, status StatusFunc, st *acks.Store, h *history.S
 		}, []string{"alertname", "team", "reason", "via"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smm_appliance_notification_attempts_total",
-			Help: "Notification attempts by receiver, integration and outcome.",
+			Help: "Notification attempts by receiver, integration and outcome (success, failure, or logged: the log fallback of a receiver without a channel, which reached nobody).",
 		}, []string{"receiver", "integration", "outcome"}),
 		escalations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smm_appliance_escalations_total",
@@ -65,7 +65,7 @@ func New(alerts provider.Alerts, status StatusFunc, st *acks.Store, h *history.S
 	}
 	ratio := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "smm_appliance_notification_delivery_success_ratio",
-		Help: "Share of notification attempts that succeeded since start (1 before any attempt); the SLO is 0.995.",
+		Help: "Share of notification attempts that succeeded since start (1 before any attempt; the log fallback is not counted); the SLO is 0.995.",
 	}, func() float64 {
 		t := c.total.Load()
 		if t == 0 {
@@ -84,7 +84,11 @@ func refs(as []*alert.Alert, resolved []bool) []history.AlertRef {
 		if resolved != nil && resolved[i] {
 			st = "resolved"
 		}
-		out[i] = history.AlertRef{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"]), Status: st}
+		ls := make(map[string]string, len(a.Labels))
+		for k, v := range a.Labels {
+			ls[string(k)] = string(v)
+		}
+		out[i] = history.AlertRef{Fingerprint: a.Fingerprint().String(), Alertname: a.Name(), Severity: string(a.Labels["severity"]), Status: st, Labels: ls}
 	}
 	return out
 }
@@ -96,11 +100,17 @@ func refs(as []*alert.Alert, resolved []bool) []history.AlertRef {
 // fingerprint, and starts no clock.
 func (c *Console) Observe(at alertmanager.Attempt) {
 	outcome := "success"
-	c.total.Add(1)
-	if at.Err != nil {
+	switch {
+	case at.Err != nil:
 		outcome = "failure"
-	} else {
+		c.total.Add(1)
+	case at.Integration == alertmanager.LogIntegration:
+		// The log fallback reached nobody: not a delivery, and not a
+		// failed one either — counted apart, outside the delivery ratio.
+		outcome = "logged"
+	default:
 		c.ok.Add(1)
+		c.total.Add(1)
 	}
 	c.attempts.WithLabelValues(at.Receiver, at.Integration, outcome).Inc()
 	if step := escalationStep(at.Alerts); step > 0 {
@@ -111,6 +121,8 @@ func (c *Console) Observe(at alertmanager.Attempt) {
 		Time: at.Time, Kind: history.KindNotification, Receiver: at.Receiver, Integration: at.Integration,
 		GroupKey: at.GroupKey, Alerts: refs(at.Alerts, at.Resolved), Success: at.Err == nil,
 		DurationSeconds: at.Duration.Seconds(), Attempt: at.Attempt,
+		Logged:  at.Err == nil && at.Integration == alertmanager.LogIntegration,
+		Channel: at.Channel, Message: at.Message,
 	}
 	if at.Err != nil {
 		e.Error = at.Err.Error()
@@ -164,6 +176,8 @@ func (c *Console) observeEscalation(at alertmanager.Attempt, step int) {
 		Time: at.Time, Kind: history.KindEscalation, Receiver: at.Receiver, Integration: at.Integration,
 		GroupKey: at.GroupKey, Step: step, Alerts: firing, Success: at.Err == nil,
 		DurationSeconds: at.Duration.Seconds(), Attempt: at.Attempt,
+		Logged:  at.Err == nil && at.Integration == alertmanager.LogIntegration,
+		Channel: at.Channel, Message: at.Message,
 	}
 	if at.Err != nil {
 		e.Error = at.Err.Error()

@@ -82,6 +82,25 @@ func TestObserveNotification(t *testing.T) {
 	require.InDelta(t, 0.5, value(t, f.reg, "smm_appliance_notification_delivery_success_ratio"), 1e-9)
 }
 
+// TestObserveLogFallback: a notification the log fallback handled is
+// recorded as logged, not delivered, and stays out of the delivery ratio.
+func TestObserveLogFallback(t *testing.T) {
+	f := newFixture(t)
+	a := f.put(t, model.LabelSet{"alertname": "Down", "severity": "critical"})
+	now := time.Now()
+	f.c.Observe(alertmanager.Attempt{Time: now, Receiver: "team", Integration: "webhook", Alerts: []*alert.Alert{a}, Resolved: []bool{false}, Err: errors.New("503"), Attempt: 1})
+	f.c.Observe(alertmanager.Attempt{Time: now, Receiver: "nosecret", Integration: alertmanager.LogIntegration, Alerts: []*alert.Alert{a}, Resolved: []bool{false}, Attempt: 1,
+		Channel: "appliance log only", Message: "firing Down"})
+	es := f.history(t, history.KindNotification)
+	require.Len(t, es, 2)
+	require.True(t, es[0].Logged, "newest first: the log fallback")
+	require.Equal(t, "firing Down", es[0].Message)
+	require.Equal(t, "appliance log only", es[0].Channel)
+	require.False(t, es[1].Logged)
+	require.Equal(t, "Down", es[0].Alerts[0].Labels["alertname"])
+	require.InDelta(t, 0, value(t, f.reg, "smm_appliance_notification_delivery_success_ratio"), 1e-9, "one failure, the log line not counted")
+}
+
 // TestObserveEscalation: the delivery of an escalation copy is one
 // escalation entry under the fingerprint of the alert it copies, with its
 // step; no notification entry, no first-notification of the copy. Its

@@ -36,23 +36,35 @@ type AlertRef struct {
 	Alertname   string `json:"alertname"`
 	Severity    string `json:"severity,omitempty"`
 	Status      string `json:"status,omitempty"` // firing or resolved
+	// Labels are the alert's labels at send time, to tell the alerts of
+	// one notification apart and to filter by them.
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // Entry is one line of history.
 type Entry struct {
-	Time            time.Time  `json:"time"`
-	Kind            string     `json:"kind"`
-	Receiver        string     `json:"receiver,omitempty"`
-	Integration     string     `json:"integration,omitempty"`
-	GroupKey        string     `json:"groupKey,omitempty"`
-	Alerts          []AlertRef `json:"alerts,omitempty"`
-	Success         bool       `json:"success"`
-	Error           string     `json:"error,omitempty"`
-	DurationSeconds float64    `json:"durationSeconds,omitempty"`
-	Attempt         int        `json:"attempt,omitempty"`
-	Step            int        `json:"step,omitempty"`
-	User            string     `json:"user,omitempty"`
-	Comment         string     `json:"comment,omitempty"`
+	Time        time.Time  `json:"time"`
+	Kind        string     `json:"kind"`
+	Receiver    string     `json:"receiver,omitempty"`
+	Integration string     `json:"integration,omitempty"`
+	GroupKey    string     `json:"groupKey,omitempty"`
+	Alerts      []AlertRef `json:"alerts,omitempty"`
+	Success     bool       `json:"success"`
+	// Logged marks a notification the log fallback handled (the receiver's
+	// channels are disabled for lack of a secret): it succeeded as a log
+	// line and reached nobody, which the console must not show as "sent".
+	Logged bool `json:"logged,omitempty"`
+	// Channel is where it went (a Slack channel, an address; never a URL
+	// or key) and Message what was sent, rendered with the receiver's
+	// templates, secrets removed (alertmanager/rendered.go).
+	Channel         string  `json:"channel,omitempty"`
+	Message         string  `json:"message,omitempty"`
+	Error           string  `json:"error,omitempty"`
+	DurationSeconds float64 `json:"durationSeconds,omitempty"`
+	Attempt         int     `json:"attempt,omitempty"`
+	Step            int     `json:"step,omitempty"`
+	User            string  `json:"user,omitempty"`
+	Comment         string  `json:"comment,omitempty"`
 	// Reason, Via and Until of an ack (acks.Ack).
 	Reason string     `json:"reason,omitempty"`
 	Via    string     `json:"via,omitempty"`
@@ -62,9 +74,16 @@ type Entry struct {
 // Filter selects entries; zero fields match everything.
 type Filter struct {
 	Kind, Receiver, Alertname string
-	Status                    string // "success" or "failure"
-	Since, Until              time.Time
-	Limit                     int // newest first; 0 means 1000
+	// Fingerprint selects the entries of one alert (its detail page).
+	Fingerprint string
+	// Labels, when set, keeps the entries with an alert whose labels it
+	// accepts (the API sets it from label matchers).
+	Labels func(map[string]string) bool
+	// Status is "success" (delivered or logged), "delivered" (success not
+	// by the log fallback), "logged" (by the log fallback) or "failure".
+	Status       string
+	Since, Until time.Time
+	Limit        int // newest first; 0 means 1000
 }
 
 func (f Filter) match(e *Entry) bool {
@@ -73,14 +92,35 @@ func (f Filter) match(e *Entry) bool {
 		f.Receiver != "" && e.Receiver != f.Receiver,
 		f.Status == "success" && !e.Success,
 		f.Status == "failure" && e.Success,
+		f.Status == "delivered" && (!e.Success || e.Logged),
+		f.Status == "logged" && !e.Logged,
 		!f.Since.IsZero() && e.Time.Before(f.Since),
 		!f.Until.IsZero() && e.Time.After(f.Until):
 		return false
 	}
-	if f.Alertname != "" {
-		return slices.ContainsFunc(e.Alerts, func(a AlertRef) bool { return a.Alertname == f.Alertname })
+	if f.Alertname != "" && !slices.ContainsFunc(e.Alerts, func(a AlertRef) bool { return a.Alertname == f.Alertname }) {
+		return false
+	}
+	if f.Fingerprint != "" && !slices.ContainsFunc(e.Alerts, func(a AlertRef) bool { return a.Fingerprint == f.Fingerprint }) {
+		return false
+	}
+	if f.Labels != nil && !slices.ContainsFunc(e.Alerts, func(a AlertRef) bool { return f.Labels(a.labels()) }) {
+		return false
 	}
 	return true
+}
+
+// labels are the alert's labels; entries written before labels were
+// recorded know alertname and severity only.
+func (a AlertRef) labels() map[string]string {
+	if a.Labels != nil {
+		return a.Labels
+	}
+	l := map[string]string{"alertname": a.Alertname}
+	if a.Severity != "" {
+		l["severity"] = a.Severity
+	}
+	return l
 }
 
 // Options bound the history.

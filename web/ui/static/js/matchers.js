@@ -75,7 +75,11 @@ export function parseMatchers(text) {
 function compile(m) {
   if (!m.re) {
     try {
-      m.re = new RegExp('^(?:' + m.value + ')$');
+      // RE2's leading (?i) (common in silences) has no JavaScript
+      // spelling inside the pattern: it becomes the i flag. Other RE2-only
+      // syntax is refused here; the silence preview asks the server.
+      const ci = m.value.startsWith('(?i)');
+      m.re = new RegExp('^(?:' + (ci ? m.value.slice(4) : m.value) + ')$', ci ? 'i' : '');
     } catch (e) {
       throw new Error(`invalid regular expression in ${m.name}: ${e.message}`);
     }

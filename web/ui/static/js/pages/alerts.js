@@ -6,11 +6,13 @@
 // group shows PAGE rows and "show more"; beyond ROW_BUDGET groups start
 // collapsed), and one delegated listener serves every button.
 
-import { h, debounce, select, badge, empty, fill } from '../dom.js';
+import { h, debounce, select, badge, fill } from '../dom.js';
 import { ago, stamp } from '../format.js';
 import { parseMatchers, matchesAll, formatAll, fromLabels, format } from '../matchers.js';
-import { loadAlerts, ack, unack, queryLink, severityRank } from '../alertdata.js';
+import { loadAlerts, unack, queryLink, severityRank } from '../alertdata.js';
 import { promptAck, sendAck } from '../ackdialog.js';
+import { get, applianceAPI } from '../api.js';
+import alertDetailPage from './alertdetail.js';
 
 const PAGE = 100; // rows a group shows before "show more"
 const ROW_BUDGET = 300; // rows rendered by default across expanded groups
@@ -20,7 +22,15 @@ const HIDDEN_LABELS = new Set(['alertname', 'severity', 'team']);
 // localeCompare over 10,000 alerts.
 const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
-function safeURL(u) {
+// isHeartbeat: the always-firing Watchdog (severity none, routed only to
+// the dead man's switch) is the pipeline's heartbeat, not an alert to act on.
+export const isHeartbeat = (a) => a.labels.alertname === 'Watchdog' || a.labels.severity === 'none';
+
+// ackable: an inhibited alert is someone else's symptom; acking it (alone
+// or in a group) would hide that the inhibiting alert is the one to act on.
+const ackable = (a) => !a.ack && a.inhibitedBy.length === 0;
+
+export function safeURL(u) {
   if (!u) return null;
   try {
     const x = new URL(u, document.baseURI);
@@ -31,6 +41,8 @@ function safeURL(u) {
 }
 
 export default function alertsPage(ctx) {
+  // #/alerts/<fingerprint> is one alert's detail page.
+  if (ctx.sub.length) return alertDetailPage(ctx, ctx.sub[0]);
   const p = ctx.params;
   const filters = {
     filter: p.get('filter') || p.get('matchers') || '',
@@ -45,22 +57,32 @@ export default function alertsPage(ctx) {
   const shown = new Map(); // group key -> rows shown
   let groupsByKey = new Map();
   let byFP = new Map();
+  let allByFP = new Map();
+  // The list is updated in place across refreshes: sections, groups and
+  // rows are kept by key and only changed ones are rebuilt, so keyboard
+  // focus and a screen reader's position survive the 10 s refresh.
+  const sectionEls = new Map(); // severity -> {el, count}
+  const groupEls = new Map(); // group key -> {el, parts}
+  const rowEls = new Map(); // fingerprint -> {sig, el}
+  const placeholder = h('div', { class: 'empty' });
+  let lastBeat = undefined; // newest Watchdog delivery in the history; null: none
 
   // Toolbar.
-  const matcherInput = h('input', { type: 'search', class: 'grow mono', id: 'alert-filter', placeholder: 'Filter by labels: team="platform", severity=~"crit.*"', value: filters.filter, spellcheck: 'false', autocomplete: 'off' });
+  const matcherInput = h('input', { type: 'search', class: 'grow mono', id: 'alert-filter', 'aria-label': 'Filter alerts by label matchers', placeholder: 'Filter by labels: team="platform", severity=~"crit.*"', value: filters.filter, spellcheck: 'false', autocomplete: 'off' });
   const matcherErr = h('div', { class: 'form-error', hidden: true });
-  const stateSel = select({ id: 'alert-state', title: 'State' }, [['all', 'Any state'], ['active', 'Active'], ['suppressed', 'Suppressed'], ['unprocessed', 'Unprocessed']], filters.state);
-  const ackSel = select({ id: 'alert-ack', title: 'Acknowledgement' }, [['all', 'Acked or not'], ['unacked', 'Unacked'], ['acked', 'Acked']], filters.ack);
-  const silSel = select({ id: 'alert-silenced', title: 'Silences' }, [['all', 'Silenced or not'], ['no', 'Not silenced'], ['yes', 'Silenced']], filters.silenced);
-  const recvSel = select({ id: 'alert-receiver', title: 'Receiver' }, [['', 'Any receiver']], filters.receiver);
+  const stateSel = select({ id: 'alert-state', title: 'State', 'aria-label': 'State' }, [['all', 'Any state'], ['active', 'Active'], ['suppressed', 'Suppressed'], ['unprocessed', 'Unprocessed']], filters.state);
+  const ackSel = select({ id: 'alert-ack', title: 'Acknowledgement', 'aria-label': 'Acknowledgement' }, [['all', 'Acked or not'], ['unacked', 'Unacked'], ['acked', 'Acked']], filters.ack);
+  const silSel = select({ id: 'alert-silenced', title: 'Silences', 'aria-label': 'Silences' }, [['all', 'Silenced or not'], ['no', 'Not silenced'], ['yes', 'Silenced']], filters.silenced);
+  const recvSel = select({ id: 'alert-receiver', title: 'Receiver', 'aria-label': 'Receiver' }, [['', 'Any receiver']], filters.receiver);
   const summary = h('div', { class: 'summary' });
+  const heartbeat = h('div', { class: 'heartbeat', id: 'heartbeat', hidden: true, role: 'group', 'aria-label': 'Pipeline heartbeat' });
   const list = h('div', { class: 'alert-list', id: 'alert-list' });
 
   const toolbar = h('div', { class: 'toolbar' },
     matcherInput, stateSel, ackSel, silSel, recvSel,
     h('button', { type: 'button', class: 'btn ghost', onclick: () => setAll(true) }, 'Expand all'),
     h('button', { type: 'button', class: 'btn ghost', onclick: () => setAll(false) }, 'Collapse all'));
-  ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Alerts'), summary), toolbar, matcherErr, list);
+  ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Alerts'), summary), toolbar, matcherErr, heartbeat, list);
 
   function syncParams() {
     ctx.setParams({
@@ -124,7 +146,10 @@ export default function alertsPage(ctx) {
       matcherErr.textContent = e.message;
       matcherInput.classList.add('invalid');
     }
-    const all = data.alerts;
+    allByFP = new Map(data.alerts.map((a) => [a.fp, a]));
+    const beats = data.alerts.filter(isHeartbeat);
+    renderHeartbeat(beats);
+    const all = data.alerts.filter((a) => !isHeartbeat(a));
     const visible = [];
     for (const a of all) if (passes(a, ms)) visible.push(a);
 
@@ -135,9 +160,11 @@ export default function alertsPage(ctx) {
       const team = a.labels.team || '';
       const key = sev + '\u0000' + team;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { key, sev, team, alerts: [], acked: 0, silenced: 0, escalated: 0, active: 0 }));
+      if (!g) groups.set(key, (g = { key, sev, team, alerts: [], acked: 0, ackable: 0, inhibited: 0, silenced: 0, escalated: 0, active: 0 }));
       g.alerts.push(a);
       if (a.ack) g.acked++;
+      if (ackable(a)) g.ackable++;
+      if (a.inhibitedBy.length) g.inhibited++;
       if (a.silencedBy.length) g.silenced++;
       if (a.escalations.length) g.escalated++;
       if (a.state === 'active') g.active++;
@@ -159,27 +186,64 @@ export default function alertsPage(ctx) {
       h('span', null, ` · ${sil} silenced`),
       data.acks ? null : h('span', { class: 'muted', title: 'GET /api/v1/appliance/alerts is not available; showing Alertmanager alerts' }, ' · acknowledgement unavailable'));
 
-    const frag = document.createDocumentFragment();
-    if (!loaded) frag.append(empty('Loading alerts…'));
-    else if (visible.length === 0) frag.append(empty(all.length ? 'No alert matches the filters.' : 'No alerts. All quiet.'));
+    const top = [];
+    if (!loaded || visible.length === 0) {
+      placeholder.textContent = !loaded ? 'Loading alerts…' : all.length ? 'No alert matches the filters.' : 'No alerts. All quiet.';
+      top.push(placeholder);
+    }
     let budget = ROW_BUDGET;
-    let section = null;
-    let lastSev = null;
+    const bySev = new Map();
     for (const g of ordered) {
-      if (g.sev !== lastSev) {
-        lastSev = g.sev;
-        const n = ordered.filter((x) => x.sev === g.sev).reduce((t, x) => t + x.alerts.length, 0);
-        section = h('section', { class: 'sev-section sev-' + g.sev },
-          h('h2', { class: 'sev-title' }, h('span', { class: 'sev-dot' }), g.sev, h('span', { class: 'count' }, String(n))));
-        frag.append(section);
-      }
+      if (!bySev.has(g.sev)) bySev.set(g.sev, []);
       let open = expanded.get(g.key);
       if (open === undefined) open = budget > 0;
       const limit = Math.min(g.alerts.length, shown.get(g.key) || PAGE);
       if (open && expanded.get(g.key) === undefined) budget -= limit;
-      section.append(renderGroup(g, open, limit, ms));
+      bySev.get(g.sev).push(renderGroup(g, open, limit, ms));
     }
-    fill(list, frag);
+    for (const [sev, groupList] of bySev) {
+      let sec = sectionEls.get(sev);
+      if (!sec) {
+        const count = h('span', { class: 'count' });
+        const title = h('h2', { class: 'sev-title', id: 'sev-' + sev }, h('span', { class: 'sev-dot' }), sev, count);
+        sec = { el: h('section', { class: 'sev-section sev-' + sev, 'aria-labelledby': 'sev-' + sev }, title), count, title };
+        sectionEls.set(sev, sec);
+      }
+      const n = ordered.filter((x) => x.sev === sev).reduce((t, x) => t + x.alerts.length, 0);
+      if (sec.count.textContent !== String(n)) sec.count.textContent = String(n);
+      reconcile(sec.el, [sec.title, ...groupList]);
+      top.push(sec.el);
+    }
+    reconcile(list, top);
+    // Forget what is no longer shown (it is rebuilt if it comes back).
+    for (const k of sectionEls.keys()) if (!bySev.has(k)) sectionEls.delete(k);
+    for (const k of groupEls.keys()) if (!groups.has(k)) groupEls.delete(k);
+    for (const [fp, r] of rowEls) if (!r.el.isConnected) rowEls.delete(fp);
+    // Relative times move on without a rebuild.
+    const now = Date.now();
+    for (const el of list.querySelectorAll('[data-since]')) {
+      const t = +el.dataset.since;
+      const text = (el.dataset.prefix || '') + (el.dataset.prefix === undefined ? (t > now ? 'starts ' : 'since ') : '') + ago(new Date(t), now);
+      if (el.textContent !== text) el.textContent = text;
+    }
+  }
+
+  // reconcile makes parent's children exactly kids, in order, moving and
+  // removing only what differs: a node that stays in place is not touched.
+  function reconcile(parent, kids) {
+    let cur = parent.firstChild;
+    for (const k of kids) {
+      if (k === cur) {
+        cur = cur.nextSibling;
+        continue;
+      }
+      parent.insertBefore(k, cur);
+    }
+    while (cur) {
+      const next = cur.nextSibling;
+      parent.removeChild(cur);
+      cur = next;
+    }
   }
 
   function groupMatchers(g, ms) {
@@ -189,32 +253,80 @@ export default function alertsPage(ctx) {
 
   function renderGroup(g, open, limit, ms) {
     g.alerts.sort((x, y) => cmp(x.labels.alertname || '', y.labels.alertname || '') || (y.startsAt || 0) - (x.startsAt || 0) || cmp(x.fp, y.fp));
-    const unacked = g.alerts.length - g.acked;
-    const head = h('div', { class: 'group-head', dataset: { action: 'toggle' } },
-      h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open), dataset: { action: 'toggle' }, title: open ? 'Collapse' : 'Expand' }, open ? '▾' : '▸'),
-      h('span', { class: 'group-name', dataset: { action: 'toggle' } }, g.team ? ['team ', h('b', null, g.team)] : h('i', null, 'no team')),
-      h('span', { class: 'count' }, `${g.alerts.length} alert${g.alerts.length === 1 ? '' : 's'}`),
-      g.acked ? badge(`${g.acked} acked`, 'ack') : null,
-      g.silenced ? badge(`${g.silenced} silenced`, 'silenced') : null,
-      g.escalated ? badge(`${g.escalated} escalated`, 'escalated') : null,
-      h('span', { class: 'spacer', dataset: { action: 'toggle' } }),
-      data.acks && unacked ? h('button', { type: 'button', class: 'btn small needs-operator', dataset: { action: 'ack-group' }, title: `Acknowledge the ${unacked} unacked alerts of this group` }, `Ack ${unacked}`) : null,
-      h('a', { class: 'btn small needs-operator', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(groupMatchers(g, ms)) }), title: 'Silence this group' }, 'Silence'));
-    const el = h('div', { class: 'group' + (open ? ' open' : ''), dataset: { key: g.key } }, head);
-    if (open) {
-      const body = h('div', { class: 'group-body' });
-      for (let i = 0; i < limit; i++) body.append(renderAlert(g.alerts[i]));
-      if (limit < g.alerts.length) {
-        body.append(h('div', { class: 'more' },
-          h('button', { type: 'button', class: 'btn small ghost', dataset: { action: 'more' } }, `Show ${Math.min(PAGE * 5, g.alerts.length - limit)} more`),
-          h('span', { class: 'muted' }, ` ${limit} of ${g.alerts.length} shown`)));
-      }
-      el.append(body);
+    const unacked = g.ackable;
+    let ge = groupEls.get(g.key);
+    if (!ge) {
+      const p = {
+        toggle: h('button', { type: 'button', class: 'toggle', dataset: { action: 'toggle' } }),
+        name: h('span', { class: 'group-name', dataset: { action: 'toggle' } }, g.team ? ['team ', h('b', null, g.team)] : h('i', null, 'no team')),
+        count: h('span', { class: 'count' }),
+        badges: h('span', { class: 'group-badges' }),
+        spacer: h('span', { class: 'spacer', dataset: { action: 'toggle' } }),
+        ackBtn: h('button', { type: 'button', class: 'btn small needs-operator', dataset: { action: 'ack-group' } }),
+        silence: h('a', { class: 'btn small needs-operator', title: 'Silence this group' }, 'Silence'),
+        body: h('div', { class: 'group-body' }),
+        more: h('div', { class: 'more' }, h('button', { type: 'button', class: 'btn small ghost', dataset: { action: 'more' } }), h('span', { class: 'muted' })),
+        badgeSig: null,
+      };
+      p.head = h('div', { class: 'group-head', dataset: { action: 'toggle' } }, p.toggle, p.name, p.count, p.badges, p.spacer, p.ackBtn, p.silence);
+      ge = { el: h('div', { class: 'group', dataset: { key: g.key } }, p.head), parts: p };
+      groupEls.set(g.key, ge);
     }
-    return el;
+    const p = ge.parts;
+    const set = (el, attr, v) => { if (el.getAttribute(attr) !== v) el.setAttribute(attr, v); };
+    const text = (el, v) => { if (el.textContent !== v) el.textContent = v; };
+    ge.el.classList.toggle('open', open);
+    set(p.toggle, 'aria-expanded', String(open));
+    set(p.toggle, 'title', open ? 'Collapse' : 'Expand');
+    set(p.toggle, 'aria-label', (open ? 'Collapse ' : 'Expand ') + (g.team ? 'team ' + g.team : 'no team') + ' ' + g.sev);
+    text(p.toggle, open ? '▾' : '▸');
+    text(p.count, `${g.alerts.length} alert${g.alerts.length === 1 ? '' : 's'}`);
+    const badgeSig = [g.acked, g.silenced, g.inhibited, g.escalated].join();
+    if (badgeSig !== p.badgeSig) {
+      p.badgeSig = badgeSig;
+      fill(p.badges,
+        g.acked ? badge(`${g.acked} acked`, 'ack') : null,
+        g.silenced ? badge(`${g.silenced} silenced`, 'silenced') : null,
+        g.inhibited ? badge(`${g.inhibited} inhibited`, 'inhibited', 'Inhibited alerts are left out of the group ack: act on the alert that inhibits them') : null,
+        g.escalated ? badge(`${g.escalated} escalated`, 'escalated') : null);
+    }
+    p.ackBtn.hidden = !(data.acks && unacked);
+    text(p.ackBtn, `Ack ${unacked}`);
+    set(p.ackBtn, 'title', `Acknowledge the ${unacked} unacked alerts of this group${g.inhibited ? ' (inhibited ones left out)' : ''}`);
+    set(p.silence, 'href', '#/silences/new?' + new URLSearchParams({ matchers: formatAll(groupMatchers(g, ms)) }));
+    if (open) {
+      const rows = [];
+      for (let i = 0; i < limit; i++) rows.push(renderAlert(g.alerts[i]));
+      if (limit < g.alerts.length) {
+        text(p.more.firstChild, `Show ${Math.min(PAGE * 5, g.alerts.length - limit)} more`);
+        text(p.more.lastChild, ` ${limit} of ${g.alerts.length} shown`);
+        rows.push(p.more);
+      }
+      reconcile(p.body, rows);
+      reconcile(ge.el, [p.head, p.body]);
+    } else {
+      reconcile(ge.el, [p.head]);
+    }
+    return ge.el;
+  }
+
+  // rowSig is what a row shows, but for relative times (updated in place)
+  // and endsAt (which moves on every resend from Prometheus).
+  function rowSig(a) {
+    return JSON.stringify([a.labels, a.annotations, a.state, a.silencedBy, a.inhibitedBy.map((fp) => [fp, allByFP.has(fp) && allByFP.get(fp).labels.alertname]),
+      a.ack, a.escalations, +a.startsAt, a.generatorURL, a.receivers, data.acks]);
   }
 
   function renderAlert(a) {
+    const sig = rowSig(a);
+    const cached = rowEls.get(a.fp);
+    if (cached && cached.sig === sig) return cached.el;
+    const el = buildAlert(a);
+    rowEls.set(a.fp, { sig, el });
+    return el;
+  }
+
+  function buildAlert(a) {
     const L = a.labels;
     const chips = [];
     for (const k of Object.keys(L).sort()) {
@@ -227,10 +339,17 @@ export default function alertsPage(ctx) {
     } else if (a.silencedBy.length) {
       markers.push(badge('Silenced', 'silenced', a.silencedBy.join(', ')));
     }
-    if (a.inhibitedBy.length) markers.push(badge('Inhibited', 'inhibited', 'Inhibited by ' + a.inhibitedBy.join(', ')));
+    if (a.inhibitedBy.length) {
+      markers.push(h('span', { class: 'inhibit-ref' }, badge('Inhibited', 'inhibited'), ' by ',
+        a.inhibitedBy.map((fp, i) => {
+          const src = allByFP.get(fp);
+          const name = src ? src.labels.alertname || fp : fp;
+          return [i ? ', ' : '', h('a', { class: 'inhibited-by', href: '#/alerts/' + encodeURIComponent(fp), title: src ? formatAll(fromLabels(src.labels)) : 'fingerprint ' + fp }, name)];
+        })));
+    }
     if (a.state === 'unprocessed') markers.push(badge('Unprocessed', 'muted'));
     if (a.ack) {
-      markers.push(h('span', { class: 'badge ack', title: `${a.ack.comment || 'no comment'} — ${stamp(a.ack.at)}` }, `Acked by ${a.ack.by}`, a.ack.at ? ` · ${ago(a.ack.at)}` : ''));
+      markers.push(h('span', { class: 'badge ack', title: `${a.ack.comment || 'no comment'} — ${stamp(a.ack.at)}` }, `Acked by ${a.ack.by}`, a.ack.at ? h('span', { dataset: { since: String(+a.ack.at), prefix: ' · ' } }, ` · ${ago(a.ack.at)}`) : ''));
     }
     if (a.escalations.length) {
       const last = a.escalations[a.escalations.length - 1];
@@ -242,19 +361,65 @@ export default function alertsPage(ctx) {
     const text = a.annotations.summary || a.annotations.description || '';
     return h('div', { class: `alert-row state-${a.state}${a.ack ? ' acked' : ''}`, dataset: { fp: a.fp } },
       h('div', { class: 'a-main' },
-        h('div', { class: 'a-title' }, h('span', { class: 'alertname' }, L.alertname || '(no alertname)'), text ? h('span', { class: 'a-summary' }, text) : null),
+        h('div', { class: 'a-title' }, h('a', { class: 'alertname', href: '#/alerts/' + encodeURIComponent(a.fp), title: 'Details, history and silences of this alert' }, L.alertname || '(no alertname)'), text ? h('span', { class: 'a-summary' }, text) : null),
         h('div', { class: 'a-labels' }, chips)),
       h('div', { class: 'a-status' },
-        h('span', { class: 'a-since', title: 'Starts ' + stamp(a.startsAt) }, (a.startsAt > Date.now() ? 'starts ' : 'since ') + ago(a.startsAt)),
+        h('span', { class: 'a-since', title: 'Starts ' + stamp(a.startsAt), dataset: a.startsAt ? { since: String(+a.startsAt) } : null }, (a.startsAt > Date.now() ? 'starts ' : 'since ') + ago(a.startsAt)),
         markers),
       h('div', { class: 'a-actions' },
         data.acks ? (a.ack
           ? h('button', { type: 'button', class: 'btn small needs-operator', dataset: { action: 'unack' } }, 'Un-ack')
-          : h('button', { type: 'button', class: 'btn small primary needs-operator', dataset: { action: 'ack' } }, 'Ack')) : null,
+          : ackable(a) ? h('button', { type: 'button', class: 'btn small primary needs-operator', dataset: { action: 'ack' } }, 'Ack') : null) : null,
         h('a', { class: 'btn small needs-operator', href: '#/silences/new?' + new URLSearchParams({ matchers: formatAll(fromLabels(L)) }) }, 'Silence'),
         runbook ? h('a', { class: 'btn small ghost', href: runbook, target: '_blank', rel: 'noopener noreferrer' }, 'Runbook') : null,
         dashboard ? h('a', { class: 'btn small ghost a-dashboard', href: dashboard, title: 'The dashboard of this alert, on its panel' }, 'Dashboard') : null,
         graph ? h('a', { class: 'btn small ghost', href: graph, title: 'The rule expression on the query page' }, 'Graph') : null));
+  }
+
+  // renderHeartbeat shows the Watchdog as the pipeline's heartbeat: when
+  // the dead man's switch last got it, from the notification history.
+  function renderHeartbeat(beats) {
+    heartbeat.hidden = beats.length === 0;
+    if (!beats.length) {
+      heartbeat.dataset.sig = '';
+      return fill(heartbeat);
+    }
+    const w = beats[0];
+    const recv = w.receivers.join(', ') || 'no receiver';
+    let status;
+    let cls = 'heartbeat';
+    if (lastBeat === undefined) {
+      status = h('span', { class: 'muted' }, 'last delivery: loading…');
+      cls += ' unknown';
+    } else if (lastBeat === null) {
+      status = h('span', { class: 'hb-last' }, `no delivery to ${recv} recorded`);
+      cls += ' unknown';
+    } else {
+      const logged = lastBeat.logged || lastBeat.integration === 'log';
+      status = h('span', { class: 'hb-last', title: stamp(lastBeat.time) },
+        logged ? `last logged (not delivered: no dead man's switch configured) ${ago(lastBeat.time)}` : `last delivered to ${lastBeat.receiver}${lastBeat.integration ? ' / ' + lastBeat.integration : ''} ${ago(lastBeat.time)}`);
+      // The Watchdog repeats every 5 minutes: two missed deliveries mean the
+      // pipeline (or the switch) is stuck.
+      if (!logged && Date.now() - lastBeat.time > 12 * 60e3) cls += ' stale';
+      if (logged) cls += ' unknown';
+    }
+    // Rebuilt only when it changes, like the list (focus on its link stays).
+    const sig = [cls, w.fp, w.labels.alertname, status.textContent, ago(w.startsAt)].join('\n');
+    if (heartbeat.dataset.sig === sig) return;
+    heartbeat.dataset.sig = sig;
+    heartbeat.className = cls;
+    fill(heartbeat, h('span', { class: 'hb-dot', 'aria-hidden': 'true' }), h('b', null, 'Pipeline heartbeat'),
+      h('a', { href: '#/alerts/' + encodeURIComponent(w.fp) }, w.labels.alertname || 'Watchdog'),
+      h('span', { class: 'muted' }, `firing since ${ago(w.startsAt)}`), '·', status);
+  }
+
+  async function loadBeat() {
+    try {
+      const es = (await get(applianceAPI + 'history', { alertname: 'Watchdog', kind: 'notification', status: 'success', limit: 1 })) || [];
+      lastBeat = es.length ? { ...es[0], time: new Date(es[0].time).getTime() } : null;
+    } catch {
+      lastBeat = null;
+    }
   }
 
   async function doAck(fps, title, detail) {
@@ -298,7 +463,7 @@ export default function alertsPage(ctx) {
         break;
       case 'ack-group': {
         if (!g) return;
-        const fps = g.alerts.filter((x) => !x.ack).map((x) => x.fp);
+        const fps = g.alerts.filter(ackable).map((x) => x.fp);
         if (fps.length) await doAck(fps, `Acknowledge ${fps.length} alert${fps.length === 1 ? '' : 's'}`, `severity ${g.sev}, team ${g.team || '(none)'}`);
         break;
       }
@@ -319,6 +484,7 @@ export default function alertsPage(ctx) {
     async refresh() {
       const t0 = performance.now();
       data = await loadAlerts();
+      if (data.alerts.some(isHeartbeat)) await loadBeat();
       const t1 = performance.now();
       loaded = true;
       updateReceivers();

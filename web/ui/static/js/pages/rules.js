@@ -9,9 +9,9 @@ export default function rulesPage(ctx) {
   let groups = [];
   let loaded = false;
   const open = new Map();
-  const search = h('input', { type: 'search', class: 'grow', id: 'rule-search', placeholder: 'Search rule names and expressions', value: ctx.params.get('q') || '' });
-  const typeSel = select({ id: 'rule-type' }, [['all', 'All rules'], ['alerting', 'Alerting'], ['recording', 'Recording']], ctx.params.get('type') || 'all');
-  const healthSel = select({ id: 'rule-health' }, [['all', 'Any health'], ['err', 'Errors'], ['firing', 'Firing or pending']], ctx.params.get('health') || 'all');
+  const search = h('input', { type: 'search', class: 'grow', id: 'rule-search', 'aria-label': 'Search rules', placeholder: 'Search rule names and expressions', value: ctx.params.get('q') || '' });
+  const typeSel = select({ id: 'rule-type', 'aria-label': 'Rule type' }, [['all', 'All rules'], ['alerting', 'Alerting'], ['recording', 'Recording']], ctx.params.get('type') || 'all');
+  const healthSel = select({ id: 'rule-health', 'aria-label': 'Rule health' }, [['all', 'Any health'], ['err', 'Errors'], ['firing', 'Firing or pending']], ctx.params.get('health') || 'all');
   const summary = h('div', { class: 'summary' });
   const list = h('div', { id: 'rule-list' });
   ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Rules'), summary), h('div', { class: 'toolbar' }, search, typeSel, healthSel), list);

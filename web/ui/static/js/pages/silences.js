@@ -2,7 +2,7 @@
 // current alerts the matchers would silence.
 
 import { h, debounce, field, badge, empty, fill } from '../dom.js';
-import { get, send, amAPI } from '../api.js';
+import { get, send, amAPI, applianceAPI, APIError } from '../api.js';
 import { ago, stamp, parseTime, localInput, parseDuration, duration } from '../format.js';
 import { parseMatchers, matchesAll, format, formatAll } from '../matchers.js';
 import { loadAlerts, userName, rememberUser } from '../alertdata.js';
@@ -10,6 +10,20 @@ import { confirmAction } from '../dialog.js';
 
 const STATES = ['active', 'pending', 'expired'];
 const PREVIEW_ROWS = 50;
+
+// serverMatchers asks the appliance what the matchers mean to Alertmanager
+// (its parser, RE2 regular expressions): {matchers, matchesEverything,
+// alerts: [fingerprint]}. null when the appliance has no such endpoint (an
+// older one): the browser's parser is used then.
+async function serverMatchers(text) {
+  try {
+    return await get(applianceAPI + 'matchers', { matchers: text });
+  } catch (e) {
+    if (e instanceof APIError && e.status === 404) return null;
+    if (e instanceof APIError && e.status === 400) throw new Error(e.message.replace(/^400 (bad_data: )?/, ''));
+    throw e;
+  }
+}
 
 export default function silencesPage(ctx) {
   return ctx.sub[0] === 'new' ? createPage(ctx) : listPage(ctx);
@@ -27,7 +41,7 @@ function listPage(ctx) {
   let loaded = false;
 
   const tabs = h('div', { class: 'tabs', role: 'tablist' });
-  const search = h('input', { type: 'search', class: 'grow', placeholder: 'Search matchers, author, comment', id: 'silence-search' });
+  const search = h('input', { type: 'search', class: 'grow', placeholder: 'Search matchers, author, comment', 'aria-label': 'Search silences', id: 'silence-search' });
   const list = h('div', { class: 'silence-list', id: 'silence-list' });
   ctx.root.append(
     h('div', { class: 'page-head' }, h('h1', null, 'Silences'), h('a', { class: 'btn primary needs-operator', href: '#/silences/new', id: 'new-silence' }, 'New silence')),
@@ -146,14 +160,21 @@ function createPage(ctx) {
   form.addEventListener('input', () => { dirty = true; });
   matchersIn.addEventListener('input', debounce(renderPreview, 150));
 
-  function renderPreview() {
+  let seq = 0;
+  async function renderPreview() {
+    const my = ++seq;
+    const text = matchersIn.value;
     let ms;
+    let server = null;
     try {
-      ms = parseMatchers(matchersIn.value);
+      server = text.trim() ? await serverMatchers(text) : null;
+      if (my !== seq) return; // a newer edit is being previewed
+      ms = server ? server.matchers : parseMatchers(text);
       matchersIn.classList.remove('invalid');
     } catch (e) {
+      if (my !== seq) return;
       matchersIn.classList.add('invalid');
-      fill(preview, h('div', { class: 'form-error' }, e.message));
+      fill(preview, h('div', { class: 'form-error', id: 'preview-error' }, e.message));
       return;
     }
     if (!loaded) {
@@ -164,14 +185,17 @@ function createPage(ctx) {
       fill(preview, empty('Enter matchers to see which alerts they silence.'));
       return;
     }
-    const hits = alerts.filter((a) => matchesAll(ms, a.labels));
-    const rows = hits.slice(0, PREVIEW_ROWS).map((a) => h('tr', null,
+    // The server's answer is the silence's truth; the browser's parser
+    // only stands in when the appliance cannot answer.
+    const selected = server && new Set(server.alerts);
+    const hits = alerts.filter((a) => (selected ? selected.has(a.fp) : matchesAll(ms, a.labels)));
+    const rows = hits.slice(0, PREVIEW_ROWS).map((a) => h('tr', { dataset: { fp: a.fp } },
       h('td', null, h('b', null, a.labels.alertname || '')),
       h('td', { class: 'mono small' }, formatAll(Object.keys(a.labels).filter((k) => k !== 'alertname').sort().map((k) => ({ name: k, value: a.labels[k], isEqual: true, isRegex: false })))),
       h('td', null, a.silencedBy.length ? badge('already silenced', 'silenced') : badge(a.state, a.state === 'active' ? 'firing' : 'muted')),
       h('td', { class: 'muted' }, ago(a.startsAt))));
     fill(preview, 
-      h('p', { id: 'preview-count', dataset: { count: String(hits.length) } }, h('b', null, `${hits.length}`), ` of ${alerts.length} current alerts match`),
+      h('p', { id: 'preview-count', dataset: { count: String(hits.length), source: server ? 'server' : 'browser' } }, h('b', null, `${hits.length}`), ` of ${alerts.length} current alerts match`),
       hits.length ? h('table', { class: 'tbl' }, h('thead', null, h('tr', null, ['Alert', 'Labels', 'State', 'Since'].map((x) => h('th', null, x)))), h('tbody', null, rows)) : null,
       hits.length > PREVIEW_ROWS ? h('p', { class: 'muted' }, `and ${hits.length - PREVIEW_ROWS} more`) : null);
   }
@@ -180,13 +204,16 @@ function createPage(ctx) {
     ev.preventDefault();
     const fail = (msg) => { err.hidden = false; err.textContent = msg; };
     let ms;
+    let everything;
     try {
-      ms = parseMatchers(matchersIn.value);
+      const server = await serverMatchers(matchersIn.value);
+      ms = server ? server.matchers : parseMatchers(matchersIn.value);
+      everything = server ? server.matchesEverything : ms.every((m) => matchesAll([m], {}));
     } catch (e) {
       return fail('Matchers: ' + e.message);
     }
     if (!ms.length) return fail('At least one matcher is needed.');
-    if (ms.every((m) => matchesAll([m], {}))) return fail('At least one matcher must not match the empty string (it would silence everything).');
+    if (everything) return fail('At least one matcher must not match the empty string (it would silence everything).');
     const startsAt = new Date(startsIn.value);
     const endsAt = new Date(endsIn.value);
     if (isNaN(startsAt) || isNaN(endsAt) || endsAt <= startsAt) return fail('The end must be after the start.');

@@ -8,8 +8,8 @@ import { ago, stamp, duration } from '../format.js';
 export default function targetsPage(ctx) {
   let targets = [];
   let loaded = false;
-  const search = h('input', { type: 'search', class: 'grow', id: 'target-search', placeholder: 'Search endpoints and labels', value: ctx.params.get('q') || '' });
-  const healthSel = select({ id: 'target-health' }, [['all', 'Any health'], ['down', 'Down only'], ['up', 'Up only']], ctx.params.get('health') || 'all');
+  const search = h('input', { type: 'search', class: 'grow', id: 'target-search', 'aria-label': 'Search targets', placeholder: 'Search endpoints and labels', value: ctx.params.get('q') || '' });
+  const healthSel = select({ id: 'target-health', 'aria-label': 'Target health' }, [['all', 'Any health'], ['down', 'Down only'], ['up', 'Up only']], ctx.params.get('health') || 'all');
   const summary = h('div', { class: 'summary' });
   const list = h('div', { id: 'target-list' });
   ctx.root.append(h('div', { class: 'page-head' }, h('h1', null, 'Targets'), summary), h('div', { class: 'toolbar' }, search, healthSel), list);
