@@ -7,9 +7,9 @@
 import { h, badge, empty, fill, kv, panel } from '../dom.js';
 import { get, amAPI, applianceAPI, promAPI } from '../api.js';
 import { ago, stamp, num, seriesName, parseTime } from '../format.js';
-import { loadAlerts, ack, unack, queryLink } from '../alertdata.js';
+import { loadAlerts, unack, queryLink } from '../alertdata.js';
 import { matchesAll, formatAll, fromLabels } from '../matchers.js';
-import { promptAck } from '../dialog.js';
+import { promptAck, sendAck } from '../ackdialog.js';
 import { entryRow, HEADERS } from './notifications.js';
 
 const REASONS = { working_on_it: 'working on it', false_positive: 'false positive', not_actionable: 'not actionable', duplicate: 'duplicate' };
@@ -74,7 +74,7 @@ export default function alertDetailPage(ctx, fp) {
     const r = await promptAck(`Acknowledge ${alert.labels.alertname || 'alert'}`, formatAll(fromLabels(alert.labels)));
     if (!r) return;
     try {
-      await ack([fp], r.by, r.comment);
+      await sendAck([fp], r);
       ctx.flash(`Acknowledged as ${r.by}.`);
     } catch (e) {
       ctx.flash('Acknowledge failed: ' + e.message, 'error');
