@@ -86,7 +86,10 @@ export default function statusPage(ctx) {
           h('div', { 'data-origin': f.origin }, f.origin === 'embedded' ? h('span', { class: 'muted' }, f.name) : h('b', null, f.name), ' ', f.origin === 'embedded' ? '' : badge(f.origin, 'ok'))))],
       ]));
       const chans = a.channels || [];
-      const disabled = chans.filter((c) => !c.enabled).length;
+      // An item another alternative replaces (the per-team webhook when a
+      // bot token is set) is not disabled: its channel is served.
+      const disabled = chans.filter((c) => !c.enabled && !c.replacedBy).length;
+      const unused = chans.filter((c) => c.replacedBy).length;
       const byRecv = new Map();
       for (const c of chans) {
         if (!byRecv.has(c.receiver)) byRecv.set(c.receiver, []);
@@ -94,14 +97,16 @@ export default function statusPage(ctx) {
       }
       const rows = [];
       for (const [r, cs] of [...byRecv.entries()].sort((x, y) => x[0].localeCompare(y[0]))) {
-        cs.forEach((c, i) => rows.push(h('tr', { class: c.enabled ? '' : 'row-disabled' },
+        cs.forEach((c, i) => rows.push(h('tr', { class: c.enabled || c.replacedBy ? '' : 'row-disabled' },
           h('td', null, i === 0 ? h('b', null, r) : ''),
           h('td', null, `${c.integration}[${c.index}]`),
-          h('td', null, c.enabled ? badge('enabled', 'ok') : badge('disabled', 'err')),
-          h('td', { class: 'mono small' }, (c.missingVariables || []).length ? 'missing ' + c.missingVariables.join(', ') : ''))));
+          h('td', null, c.enabled ? badge('enabled', 'ok') : c.replacedBy ? badge('not used', 'muted') : badge('disabled', 'err')),
+          h('td', { class: 'mono small' }, c.replacedBy ? `${c.replacedBy} posts to its channel instead`
+            : (c.missingVariables || []).length ? 'missing ' + c.missingVariables.join(', ') : ''))));
       }
       put('channels',
-        h('p', { class: 'muted' }, `${chans.length} channels in ${byRecv.size} receivers`, disabled ? h('span', { class: 'text-err' }, ` · ${disabled} disabled (secret not set)`) : ''),
+        h('p', { class: 'muted' }, `${chans.length} channels in ${byRecv.size} receivers`, disabled ? h('span', { class: 'text-err' }, ` · ${disabled} disabled (secret not set)`) : '',
+          unused ? ` · ${unused} not used (an alternative posts)` : ''),
         chans.length ? table(['Receiver', 'Channel', 'State', 'Why'], rows, { id: 'channels-table' }) : empty('No channels reported.'));
     } else {
       put('appliance', failed(res.appliance));
