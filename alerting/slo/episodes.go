@@ -112,6 +112,13 @@ func delivery(entries []history.Entry) []Delivery {
 			row = &Delivery{Receiver: e.Receiver, Integration: e.Integration}
 			rows[k] = row
 		}
+		if e.Logged {
+			// The log fallback of a receiver without a channel secret:
+			// it reached nobody, and no channel failed. Counted apart,
+			// neither delivered nor failed.
+			row.Logged++
+			continue
+		}
 		fk := flushKey{k, e.GroupKey}
 		done, ok := open[fk]
 		if e.Attempt <= 1 || !ok {

@@ -89,6 +89,13 @@ func NewRecorder(notifiedAt func(fp string) (time.Time, bool), reg prometheus.Re
 // FiredAt). An alert that fires again (a new StartsAt) is a new episode.
 // Escalation copies are notifications but not alerts of their own.
 func (r *Recorder) Observe(at alertmanager.Attempt) {
+	if at.Integration == alertmanager.LogIntegration {
+		// The log fallback of a receiver without a channel secret reached
+		// nobody and no channel failed: neither a delivery nor a failure
+		// (the delivery SLO would page for a missing secret), and no first
+		// notification for the processing latency.
+		return
+	}
 	if at.Attempt <= 1 {
 		r.notifications.WithLabelValues(at.Receiver, at.Integration).Inc()
 	}

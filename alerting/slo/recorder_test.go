@@ -59,4 +59,13 @@ func TestRecorder(t *testing.T) {
 	require.InDelta(t, 41+41+5, m.GetHistogram().GetSampleSum(), 1e-9)
 	require.Equal(t, 5.0, testutil.ToFloat64(r.notifications.WithLabelValues("pagerduty", "pagerduty")), "the retry is the same notification")
 	require.Equal(t, 5.0, testutil.ToFloat64(r.delivered.WithLabelValues("pagerduty", "pagerduty")))
+
+	// The log fallback of a receiver without its secret: no notification,
+	// no delivery, no latency (it reached nobody; the delivery SLO must not
+	// page for a missing secret).
+	c := mkAlert("QueueBacklog", base.Add(20*time.Minute))
+	r.Observe(alertmanager.Attempt{Time: base.Add(21 * time.Minute), Receiver: "platform-slack", Integration: alertmanager.LogIntegration, Attempt: 1, Alerts: []*alert.Alert{c}, Resolved: []bool{false}})
+	require.Equal(t, 1, testutil.CollectAndCount(r.notifications), "only pagerduty's series")
+	require.NoError(t, r.processing.WithLabelValues("critical").(prometheus.Histogram).Write(&m))
+	require.Equal(t, uint64(3), m.GetHistogram().GetSampleCount(), "no latency from a log line")
 }

@@ -119,14 +119,17 @@ type Objective struct {
 
 // Delivery is the delivery of one receiver's integration.
 type Delivery struct {
-	Receiver      string   `json:"receiver"`
-	Integration   string   `json:"integration"`
-	Notifications int      `json:"notifications"`
-	Delivered     int      `json:"delivered"`
-	Failed        int      `json:"failed"`         // never delivered
-	FailedAttempt int      `json:"failedAttempts"` // attempts that failed, retried or not
-	Ratio         *float64 `json:"ratio"`
-	LastError     string   `json:"lastError,omitempty"`
+	Receiver      string `json:"receiver"`
+	Integration   string `json:"integration"`
+	Notifications int    `json:"notifications"`
+	Delivered     int    `json:"delivered"`
+	Failed        int    `json:"failed"`         // never delivered
+	FailedAttempt int    `json:"failedAttempts"` // attempts that failed, retried or not
+	// Logged are notifications only the log fallback handled (the
+	// receiver's channels lack their secrets): not in Notifications.
+	Logged    int      `json:"logged"`
+	Ratio     *float64 `json:"ratio"`
+	LastError string   `json:"lastError,omitempty"`
 }
 
 // MTTA is the time to acknowledge of one severity and team.

@@ -371,3 +371,18 @@ func TestFalsePositivesFromHistory(t *testing.T) {
 	rep := Compute(context.Background(), src, "7d", 7*24*time.Hour, end)
 	require.Equal(t, "3 of 4 alerts acknowledged as false positives", objective(rep, "false_positives").Detail)
 }
+
+// TestDeliveryLogged: a notification only the log fallback handled (its
+// receiver's channels lack their secrets) is counted apart: neither
+// delivered nor failed, and out of the delivery ratio.
+func TestDeliveryLogged(t *testing.T) {
+	logged := note(time.Minute, "platform-slack", "log", "g1", 1, "", ref("q", "QueueBacklog", "warning", "firing"))
+	logged.Logged = true
+	rows := delivery([]history.Entry{
+		logged,
+		note(time.Minute, "pagerduty-oncall", "pagerduty", "g2", 1, "", ref("db", "DatabaseDown", "critical", "firing")),
+	})
+	require.Len(t, rows, 2)
+	require.Equal(t, Delivery{Receiver: "pagerduty-oncall", Integration: "pagerduty", Notifications: 1, Delivered: 1, Ratio: ptr(1.0)}, rows[0])
+	require.Equal(t, Delivery{Receiver: "platform-slack", Integration: "log", Logged: 1}, rows[1])
+}
