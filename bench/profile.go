@@ -14,8 +14,9 @@ type IngestRun struct {
 	Warmup time.Duration `json:"warmup"`
 	Window time.Duration `json:"window"`
 	// Rules makes this run's rule group evaluations the figure "SMM rules"; Queries and
-	// Restart add the query and restart measurements at the end of the run.
-	Rules, Queries, Restart bool
+	// Restart add the query and restart measurements at the end of the run; Disk the
+	// bytes on disk per sample after compaction.
+	Rules, Queries, Restart, Disk bool
 }
 
 // Name is the run's scenario name, e.g. "ingest 100k @15s".
@@ -48,7 +49,7 @@ var Profiles = map[string]Profile{
 	"quick": {
 		Name: "quick",
 		Ingest: []IngestRun{
-			{Series: 5000, Interval: 2 * time.Second, Warmup: 3 * time.Second, Window: 6 * time.Second, Rules: true, Queries: true, Restart: true},
+			{Series: 5000, Interval: 2 * time.Second, Warmup: 3 * time.Second, Window: 6 * time.Second, Rules: true, Queries: true, Restart: true, Disk: true},
 		},
 		QueryReps:       3,
 		LatencyAlerts:   10,
@@ -61,9 +62,9 @@ var Profiles = map[string]Profile{
 	"default": {
 		Name: "default",
 		Ingest: []IngestRun{
-			{Series: 10000, Interval: 15 * time.Second, Warmup: 10 * time.Second, Window: 30 * time.Second},
-			{Series: 100000, Interval: 15 * time.Second, Warmup: 30 * time.Second, Window: 40 * time.Second, Queries: true, Restart: true},
-			{Series: 100000, Interval: time.Second, Warmup: 10 * time.Second, Window: 30 * time.Second, Rules: true},
+			{Series: 10000, Interval: 15 * time.Second, Warmup: 10 * time.Second, Window: 30 * time.Second, Disk: true},
+			{Series: 100000, Interval: 15 * time.Second, Warmup: 45 * time.Second, Window: 60 * time.Second, Queries: true, Restart: true, Disk: true},
+			{Series: 100000, Interval: time.Second, Warmup: 10 * time.Second, Window: 30 * time.Second, Rules: true, Disk: true},
 		},
 		QueryReps:       10,
 		LatencyAlerts:   50,
@@ -80,10 +81,10 @@ var Profiles = map[string]Profile{
 	"full": {
 		Name: "full",
 		Ingest: []IngestRun{
-			{Series: 10000, Interval: 15 * time.Second, Warmup: 20 * time.Second, Window: 30 * time.Second},
-			{Series: 100000, Interval: 15 * time.Second, Warmup: 30 * time.Second, Window: 60 * time.Second, Queries: true, Restart: true},
-			{Series: 100000, Interval: time.Second, Warmup: 10 * time.Second, Window: 30 * time.Second, Rules: true},
-			{Series: 1000000, Interval: 15 * time.Second, Warmup: 45 * time.Second, Window: 60 * time.Second, Restart: true},
+			{Series: 10000, Interval: 15 * time.Second, Warmup: 20 * time.Second, Window: 30 * time.Second, Disk: true},
+			{Series: 100000, Interval: 15 * time.Second, Warmup: 30 * time.Second, Window: 60 * time.Second, Queries: true, Restart: true, Disk: true},
+			{Series: 100000, Interval: time.Second, Warmup: 10 * time.Second, Window: 30 * time.Second, Rules: true, Disk: true},
+			{Series: 1000000, Interval: 15 * time.Second, Warmup: 60 * time.Second, Window: 60 * time.Second, Restart: true, Disk: true},
 		},
 		QueryReps:       20,
 		LatencyAlerts:   100,
