@@ -237,6 +237,9 @@ func (r *Results) Targets() []string {
 	var out []string
 	base := r.Baseline
 	for _, p := range r.peers() {
+		if p.Variant {
+			continue
+		}
 		check := func(what string, ok, known bool, detail string) {
 			state := "met"
 			switch {

@@ -25,6 +25,9 @@ type System struct {
 	// Alertmanager); Prometheus is empty then.
 	VictoriaMetrics string `json:"victoria_metrics,omitempty"`
 	VMAlert         string `json:"vmalert,omitempty"`
+	// Variant marks another build or tuning of the appliance (--variant), measured
+	// against the baseline appliance; the issues' targets are for peers only.
+	Variant bool `json:"variant,omitempty"`
 	// Env is added to the environment of the system's processes (GOGC=75, GOMEMLIMIT=…).
 	Env []string `json:"env,omitempty"`
 	// Versions maps component to version, filled by Probe.

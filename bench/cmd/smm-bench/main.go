@@ -32,6 +32,9 @@ func main() {
 	profile := run.Flag("profile", "Sizes: "+strings.Join(profiles, ", ")+".").Default("default").Enum(profiles...)
 	appliance := run.Flag("appliance", "smm-appliance binary.").Default("bin/smm-appliance").String()
 	applianceEnv := run.Flag("appliance.env", "KEY=VALUE added to the appliance's environment (e.g. GOGC=75), to try a tuning against the same peers; repeatable.").Strings()
+	variants := run.Flag("variant", "Another build or tuning of the appliance measured beside it, as NAME=BINARY or NAME=BINARY:KEY=VALUE,KEY=VALUE "+
+		"(e.g. dedupe=bin/smm-appliance-dedupelabels, gogc50=bin/smm-appliance:GOGC=50): a lever measured under the same load as the baseline; repeatable.").Strings()
+	noPeers := run.Flag("no-peers", "Measure the appliance (and its --variant) only.").Bool()
 	simulator := run.Flag("simulator", "smm-simulator binary.").Default("bin/smm-simulator").String()
 	configs := run.Flag("configs", "Shipped configuration directory the benchmark configurations are made from.").Default("configs").String()
 	peers := run.Flag("peer", "A peer as NAME=PROMETHEUS_BINARY,ALERTMANAGER_BINARY; repeatable. Without it: "+
@@ -71,10 +74,25 @@ func main() {
 		exit(err)
 	case run.FullCommand():
 		systems := []*bench.System{{Name: "appliance", Appliance: *appliance, Env: *applianceEnv}}
-		ps, err := peerSystems(*peers, *vmPeers)
-		exit(err)
+		for _, v := range *variants {
+			name, spec, ok := strings.Cut(v, "=")
+			bin, env, _ := strings.Cut(spec, ":")
+			if !ok || name == "" || bin == "" {
+				exit(fmt.Errorf("--variant %q: want NAME=BINARY[:KEY=VALUE,...]", v))
+			}
+			s := &bench.System{Name: name, Appliance: bin, Variant: true}
+			if env != "" {
+				s.Env = strings.Split(env, ",")
+			}
+			systems = append(systems, s)
+		}
+		var ps []*bench.System
+		if !*noPeers {
+			ps, err = peerSystems(*peers, *vmPeers)
+			exit(err)
+		}
 		systems = append(systems, ps...)
-		if len(ps) == 0 {
+		if len(ps) == 0 && !*noPeers {
 			fmt.Fprintln(os.Stderr, "smm-bench: no peer found (install Debian's prometheus and prometheus-alertmanager, or make bench-peer bench-vm); measuring the appliance alone")
 		}
 		for _, s := range systems {
