@@ -77,9 +77,9 @@ func TestWriteConfig(t *testing.T) {
 }
 
 func TestParseProc(t *testing.T) {
-	m, err := parseStatus([]byte("Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n"))
+	m, err := parseStatus([]byte("Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\nRssAnon:\t  768 kB\nRssFile:\t  256 kB\n"))
 	require.NoError(t, err)
-	require.Equal(t, ProcMem{RSS: 1 << 20, Peak: 2 << 20}, m)
+	require.Equal(t, ProcMem{RSS: 1 << 20, Peak: 2 << 20, Anon: 768 << 10, File: 256 << 10}, m)
 	cpu, err := parseStat([]byte("42 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0"))
 	require.NoError(t, err)
 	require.InDelta(t, 2.0, cpu, 1e-9)

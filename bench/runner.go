@@ -246,6 +246,8 @@ func (r *runner) ingest(ctx context.Context, sim *simulator, sys *System, run In
 		"peak_rss_bytes":                   u1.Mem.Peak,
 		"tsdb_peak_rss_bytes":              u1.TSDBMem.Peak,
 		"tsdb_rss_bytes":                   u1.TSDBMem.RSS,
+		"tsdb_rss_anon_bytes":              u1.TSDBMem.Anon,
+		"tsdb_rss_file_bytes":              u1.TSDBMem.File,
 		"rule_poll_errors":                 ruleErrs,
 		"window_opens_after_start_seconds": opens.Seconds(),
 	}
