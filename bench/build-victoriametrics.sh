@@ -19,7 +19,7 @@ if GOBIN=$out CGO_ENABLED=0 timeout "${VM_BUILD_TIMEOUT:-600}" $go install \
 	echo "go install $mod/app/victoria-metrics@$version and app/vmalert@$version" >"$out/victoria-metrics.note"
 	exit 0
 fi
-why=$(tail -n 1 "$log")
+why=$(tail -n 1 "$log" | tr -s "\t " " " | sed "s/^ //")
 echo "build-victoriametrics.sh: go install of VictoriaMetrics $version failed ($why; see $log); using Debian's victoria-metrics package" >&2
 if ! dpkg-query -W -f '${Status}' victoria-metrics 2>/dev/null | grep -q 'ok installed'; then
 	${APT_SUDO:-} apt-get update -qq &&

@@ -103,6 +103,15 @@ func vmVersion(path string) string {
 	if bi, err := buildinfo.ReadFile(path); err == nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version + " (go build info)"
 	}
+	// Debian's build prints nothing and has no module version: ask dpkg who owns it.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		if out, err := exec.Command("dpkg-query", "-S", real).Output(); err == nil {
+			pkg, _, _ := strings.Cut(strings.TrimSpace(string(out)), ":")
+			if v, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", pkg).Output(); err == nil && len(v) > 0 {
+				return string(v) + " (Debian package " + pkg + ")"
+			}
+		}
+	}
 	return "unknown"
 }
 
