@@ -127,6 +127,7 @@ func TestInProcessSmoke(t *testing.T) {
 //
 //	go test ./bench -run '^$' -bench InProcessIngest -benchtime 1x -cpuprofile cpu.out
 //
+// SMM_BENCH_CPU=FILE writes a CPU profile of the ops only (the steady state).
 // SMM_BENCH_HEAP=FILE writes a heap profile (after a GC) at the end of the last op,
 // while the appliance still holds everything (-memprofile is written after it stopped).
 // The simulator shares the process, so its rendering shows in the profiles too
@@ -159,6 +160,14 @@ func BenchmarkInProcessIngest(b *testing.B) {
 	b.ResetTimer()
 	s0, err := metricSum(ctx, web, "prometheus_tsdb_head_samples_appended_total")
 	require.NoError(b, err)
+	// SMM_BENCH_CPU=FILE profiles the steady state only: not the start (WAL, API
+	// documents) nor the first scrapes that create the series, which -cpuprofile holds.
+	if path := os.Getenv("SMM_BENCH_CPU"); path != "" {
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.StartCPUProfile(f))
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	for i := 0; i < b.N; i++ {
 		time.Sleep(time.Duration(seconds) * time.Second)
 	}

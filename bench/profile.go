@@ -76,7 +76,7 @@ var Profiles = map[string]Profile{
 		StormAPIGrouped: 100000,
 		StormTimeout:    90 * time.Second,
 		Skipped: []string{
-			"1M series (ingest, growth, restart with 1M series in the WAL): about 3 minutes per system on 2 cores (series creation, window, WAL replay), which does not fit 20 minutes with two peers; run --profile full",
+			"1M series (ingest, growth, restart with 1M series in the WAL): about 3 minutes per system on 2 cores (series creation, window, WAL replay), which does not fit make bench with three peers; run --profile full",
 			"1M series at 1 s scrape: 1M samples/s is beyond 2 cores for either system and the simulator",
 			"storms of 100k alerts with one notification per alert (rule and API): 4–5 minutes and several GB per system on 2 cores; run --profile full. The default storms are 10k alerts one notification each, and 100k alerts POSTed in 100 groups",
 		},
