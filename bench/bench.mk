@@ -6,26 +6,31 @@
 #   make bench-quick  small sizes (< 3 min), for CI: figures printed, not asserted
 #   make bench-peer   Prometheus and Alertmanager from the module versions the
 #                     appliance embeds, into bin/peer/ (heavy compile, done once)
+#   make bench-vm     VictoriaMetrics single-node and vmalert $(VM_VERSION) into bin/peer/
+#                     (go install, under a minute; Debian's 1.79 package if that fails)
 #
-# Peers: the same-library build in bin/peer/ and Debian's prometheus and
+# Peers: the same-library build in bin/peer/, Debian's prometheus and
 # prometheus-alertmanager packages (apt-get install prometheus prometheus-alertmanager),
-# whichever are present; smm-bench lists what it found. BENCH_FLAGS adds smm-bench
-# flags, e.g. BENCH_FLAGS='--only alerts --keep'.
+# and VictoriaMetrics + vmalert with the same Alertmanager, whichever are present;
+# smm-bench lists what it found. BENCH_FLAGS adds smm-bench flags, e.g.
+# BENCH_FLAGS='--only alerts --keep'.
 
 BENCH_PEER  := $(BIN)/peer
 BENCH_FLAGS ?=
+VM_VERSION  := v1.151.0
 
-.PHONY: bench bench-quick bench-peer bench-tool
+.PHONY: bench bench-quick bench-peer bench-vm bench-tool
 
 bench-tool:
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/smm-bench ./bench/cmd/smm-bench
 
-bench: build bench-peer bench-tool
+bench: build bench-peer bench-vm bench-tool
 	SMM_BENCH_COMMAND='make bench' $(BIN)/smm-bench run --profile default --docs docs/benchmarks.md $(BENCH_FLAGS)
 
-# In CI (make test) the peer is Debian's pair, installed here when missing; the
-# same-library peer joins when bin/peer/ holds it (make bench-peer).
-bench-quick: build bench-tool /usr/bin/prometheus /usr/bin/prometheus-alertmanager
+# In CI (make test) the peers are Debian's pair, installed here when missing, and
+# VictoriaMetrics (make bench-vm); the same-library peer joins when bin/peer/ holds it
+# (make bench-peer).
+bench-quick: build bench-tool bench-vm /usr/bin/prometheus /usr/bin/prometheus-alertmanager
 	SMM_BENCH_COMMAND='make bench-quick' $(BIN)/smm-bench run --profile quick --results-dir $(BIN)/bench-quick $(BENCH_FLAGS)
 
 /usr/bin/prometheus-alertmanager:
@@ -34,6 +39,12 @@ bench-quick: build bench-tool /usr/bin/prometheus /usr/bin/prometheus-alertmanag
 	-@if [ -d /run/systemd/system ]; then $(APT_SUDO) systemctl disable --now prometheus-alertmanager; fi
 
 bench-peer: $(BENCH_PEER)/prometheus $(BENCH_PEER)/alertmanager
+
+bench-vm: $(BENCH_PEER)/victoria-metrics
+
+# vmalert is built with it; the script falls back to Debian's package by itself.
+$(BENCH_PEER)/victoria-metrics:
+	GO=$(GO) APT_SUDO=$(APT_SUDO) ./bench/build-victoriametrics.sh $(VM_VERSION) $(abspath $(BENCH_PEER))
 
 $(BENCH_PEER)/prometheus:
 	GOBIN=$(abspath $(BENCH_PEER)) CGO_ENABLED=0 $(GO) install \

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -57,6 +58,15 @@ type ConfigParams struct {
 	// Prometheus' alerting section and for the two self-scrape jobs (the appliance adds its
 	// own self-scrape job in code).
 	Peer *PeerAddrs
+	// VM is set for VictoriaMetrics + vmalert + Alertmanager: prometheus.yml is then the
+	// scrape configuration VictoriaMetrics reads (-promscrape.config): the global scrape
+	// settings and the same jobs, plus the three self-scrape jobs.
+	VM *VMAddrs
+}
+
+// VMAddrs are the listen addresses of the VictoriaMetrics peer's three processes.
+type VMAddrs struct {
+	VictoriaMetrics, VMAlert, Alertmanager string
 }
 
 // PeerAddrs are the listen addresses of a peer's two processes.
@@ -241,9 +251,44 @@ func prometheusConfig(p ConfigParams) ([]byte, map[string][]byte, error) {
 			}},
 		}
 	}
+	if p.VM != nil {
+		jobs = append(jobs, staticJob("victoria-metrics", p.VM.VictoriaMetrics),
+			staticJob("vmalert", p.VM.VMAlert), staticJob("alertmanager", p.VM.Alertmanager))
+		// promscrape reads global's scrape settings and scrape_configs; rules go to
+		// vmalert (-rule), the Alertmanager to vmalert (-notifier.url), and the external
+		// labels to vmalert (-external.label): promscrape would add them to every
+		// stored series, which Prometheus does not.
+		for k := range doc {
+			if k != "global" && k != "scrape_configs" {
+				delete(doc, k)
+			}
+		}
+		for k := range global {
+			if k != "scrape_interval" && k != "scrape_timeout" {
+				delete(global, k)
+			}
+		}
+	}
 	doc["scrape_configs"] = jobs
 	b, err := marshal(doc)
 	return b, targets, err
+}
+
+// ExternalLabels returns the shipped prometheus.yml's global external labels as
+// NAME=VALUE, sorted, for vmalert's -external.label.
+func ExternalLabels(source string) ([]string, error) {
+	doc, err := loadYAML(filepath.Join(source, "prometheus.yml"))
+	if err != nil {
+		return nil, err
+	}
+	global, _ := doc["global"].(map[string]any)
+	labels, _ := global["external_labels"].(map[string]any)
+	var out []string
+	for k, v := range labels {
+		out = append(out, fmt.Sprintf("%s=%v", k, v))
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func staticJob(name, addr string) map[string]any {

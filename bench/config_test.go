@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -76,9 +77,9 @@ func TestWriteConfig(t *testing.T) {
 }
 
 func TestParseProc(t *testing.T) {
-	m, err := parseStatus([]byte("Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n"))
+	m, err := parseStatus([]byte("Name:\tx\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\nRssAnon:\t  768 kB\nRssFile:\t  256 kB\n"))
 	require.NoError(t, err)
-	require.Equal(t, ProcMem{RSS: 1 << 20, Peak: 2 << 20}, m)
+	require.Equal(t, ProcMem{RSS: 1 << 20, Peak: 2 << 20, Anon: 768 << 10, File: 256 << 10}, m)
 	cpu, err := parseStat([]byte("42 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0"))
 	require.NoError(t, err)
 	require.InDelta(t, 2.0, cpu, 1e-9)
@@ -108,4 +109,50 @@ func TestSumMetric(t *testing.T) {
 	require.Equal(t, 7.0, v)
 	_, err = sumMetric(body, "y")
 	require.Error(t, err)
+}
+
+// TestWriteConfigVictoriaMetrics checks the scrape configuration VictoriaMetrics reads: the
+// same jobs as Prometheus', its three self-scrape jobs, nothing promscrape does not read,
+// and no external labels (promscrape would store them on every series). With the binary
+// built (make bench-vm), VictoriaMetrics' own strict parser checks the file too.
+func TestWriteConfigVictoriaMetrics(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, WriteConfig(dir, ConfigParams{
+		Source:         "../configs",
+		ScrapeInterval: 15 * time.Second,
+		EvalInterval:   15 * time.Second,
+		Targets:        []TargetGroup{{Targets: []string{"127.0.0.1:20002"}, Labels: map[string]string{"job": "smm-bench"}}},
+		Webhook:        "http://127.0.0.1:20200/hook",
+		VM:             &VMAddrs{VictoriaMetrics: "127.0.0.1:18428", VMAlert: "127.0.0.1:18880", Alertmanager: "127.0.0.1:19093"},
+	}))
+	path := filepath.Join(dir, "prometheus.yml")
+	doc, err := loadYAML(path)
+	require.NoError(t, err)
+	keys := []string{}
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	require.ElementsMatch(t, []string{"global", "scrape_configs"}, keys)
+	require.Equal(t, map[string]any{"scrape_interval": "15s", "scrape_timeout": "10s"}, doc["global"])
+	cfg, err := promconfig.LoadFile(path, false, promslog.NewNopLogger())
+	require.NoError(t, err)
+	jobs := map[string]bool{}
+	for _, sc := range cfg.ScrapeConfigs {
+		jobs[sc.JobName] = true
+	}
+	for _, j := range []string{"smm-connectors", "smm-bench", "victoria-metrics", "vmalert", "alertmanager"} {
+		require.True(t, jobs[j], j)
+	}
+	require.False(t, jobs["prometheus"])
+
+	labels, err := ExternalLabels("../configs")
+	require.NoError(t, err)
+	require.Equal(t, []string{"environment=production"}, labels)
+
+	vm := "../bin/peer/victoria-metrics"
+	if _, err := os.Stat(vm); err != nil {
+		t.Skip("no bin/peer/victoria-metrics (make bench-vm): VictoriaMetrics' own parser not run")
+	}
+	out, err := exec.Command(vm, "-promscrape.config", path, "-promscrape.config.strictParse", "-dryRun").CombinedOutput()
+	require.NoError(t, err, "%s", out)
 }

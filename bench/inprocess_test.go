@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -119,16 +121,21 @@ func TestInProcessSmoke(t *testing.T) {
 }
 
 // BenchmarkInProcessIngest runs the appliance in this process scraping an in-process
-// simulator with SMM_BENCH_SERIES synthetic series (default 100k) every second, for
-// SMM_BENCH_SECONDS (default 20) per op, to profile ingestion:
+// simulator with SMM_BENCH_SERIES synthetic series (default 100k) every
+// SMM_BENCH_INTERVAL seconds (default 1), for SMM_BENCH_SECONDS (default 20) per op, to
+// profile ingestion:
 //
 //	go test ./bench -run '^$' -bench InProcessIngest -benchtime 1x -cpuprofile cpu.out
 //
-// The simulator shares the process, so its rendering shows in the profile too
+// SMM_BENCH_CPU=FILE writes a CPU profile of the ops only (the steady state).
+// SMM_BENCH_HEAP=FILE writes a heap profile (after a GC) at the end of the last op,
+// while the appliance still holds everything (-memprofile is written after it stopped).
+// The simulator shares the process, so its rendering shows in the profiles too
 // (simulator.(*benchTarget).ServeHTTP); everything else is the appliance's.
 func BenchmarkInProcessIngest(b *testing.B) {
 	series := envInt("SMM_BENCH_SERIES", 100000)
 	seconds := envInt("SMM_BENCH_SECONDS", 20)
+	interval := time.Duration(envInt("SMM_BENCH_INTERVAL", 1)) * time.Second
 	opts := simpkg.DefaultOptions()
 	opts.BasePort, opts.ControlAddress = 0, ""
 	opts.Series, opts.SeriesTargets = series, max(1, series/seriesPerTarget)
@@ -144,7 +151,7 @@ func BenchmarkInProcessIngest(b *testing.B) {
 	h, err := newHarness(1)
 	require.NoError(b, err)
 	defer h.close()
-	web, _ := startInProcessWith(b, h, ConfigParams{ScrapeInterval: time.Second, EvalInterval: time.Second, Targets: targets})
+	web, _ := startInProcessWith(b, h, ConfigParams{ScrapeInterval: interval, EvalInterval: interval, Targets: targets})
 	ctx := context.Background()
 	require.True(b, waitUntil(ctx, 2*time.Minute, func() bool {
 		n, _ := metricSum(ctx, web, "prometheus_tsdb_head_series")
@@ -153,10 +160,26 @@ func BenchmarkInProcessIngest(b *testing.B) {
 	b.ResetTimer()
 	s0, err := metricSum(ctx, web, "prometheus_tsdb_head_samples_appended_total")
 	require.NoError(b, err)
+	// SMM_BENCH_CPU=FILE profiles the steady state only: not the start (WAL, API
+	// documents) nor the first scrapes that create the series, which -cpuprofile holds.
+	if path := os.Getenv("SMM_BENCH_CPU"); path != "" {
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.StartCPUProfile(f))
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
 	for i := 0; i < b.N; i++ {
 		time.Sleep(time.Duration(seconds) * time.Second)
 	}
 	s1, err := metricSum(ctx, web, "prometheus_tsdb_head_samples_appended_total")
 	require.NoError(b, err)
 	b.ReportMetric((s1-s0)/float64(b.N), "samples/op")
+	if path := os.Getenv("SMM_BENCH_HEAP"); path != "" {
+		b.StopTimer()
+		runtime.GC()
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.WriteHeapProfile(f))
+		require.NoError(b, f.Close())
+	}
 }

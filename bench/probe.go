@@ -62,7 +62,9 @@ func sumMetric(body []byte, name string) (float64, error) {
 
 // instantQuery runs an instant query and returns the first sample's value.
 func instantQuery(ctx context.Context, base, q string) (float64, error) {
-	code, body, err := httpGet(ctx, base+"/api/v1/query?query="+url.QueryEscape(q))
+	// nocache: VictoriaMetrics otherwise answers for 30 s ago (-search.latencyOffset), as
+	// vmalert also asks; Prometheus ignores the parameter.
+	code, body, err := httpGet(ctx, base+"/api/v1/query?nocache=1&query="+url.QueryEscape(q))
 	if err != nil {
 		return 0, err
 	}
@@ -139,10 +141,16 @@ func (r *rulePoller) poll(ctx context.Context, base string) {
 	var resp struct {
 		Data struct {
 			Groups []struct {
-				Name           string  `json:"name"`
-				File           string  `json:"file"`
-				EvaluationTime float64 `json:"evaluationTime"`
-				LastEvaluation string  `json:"lastEvaluation"`
+				Name string `json:"name"`
+				File string `json:"file"`
+				// vmalert has no evaluationTime per group, only per rule;
+				// its rules run one after the other (concurrency 1), so the
+				// group's time is their sum.
+				EvaluationTime *float64 `json:"evaluationTime"`
+				LastEvaluation string   `json:"lastEvaluation"`
+				Rules          []struct {
+					EvaluationTime float64 `json:"evaluationTime"`
+				} `json:"rules"`
 			} `json:"groups"`
 		} `json:"data"`
 	}
@@ -160,7 +168,15 @@ func (r *rulePoller) poll(ctx context.Context, base string) {
 			continue
 		}
 		r.seen[key] = g.LastEvaluation
-		r.evals[g.Name] = append(r.evals[g.Name], g.EvaluationTime)
+		var d float64
+		if g.EvaluationTime != nil {
+			d = *g.EvaluationTime
+		} else {
+			for _, rule := range g.Rules {
+				d += rule.EvaluationTime
+			}
+		}
+		r.evals[g.Name] = append(r.evals[g.Name], d)
 	}
 }
 

@@ -124,7 +124,11 @@ func (p *process) waitHTTP(ctx context.Context, url string, timeout time.Duratio
 var httpClient = &http.Client{Timeout: 2 * time.Minute}
 
 func httpGet(ctx context.Context, url string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	return httpDo(ctx, http.MethodGet, url)
+}
+
+func httpDo(ctx context.Context, method, url string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return 0, nil, err
 	}

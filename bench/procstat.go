@@ -17,6 +17,9 @@ const clockTicks = 100
 type ProcMem struct {
 	RSS  uint64 // VmRSS: resident now
 	Peak uint64 // VmHWM: highest resident since start
+	// Anon and File split RSS: anonymous memory (heap, stacks) and file pages
+	// (mostly the binary's code and data, which a bigger binary touches more of).
+	Anon, File uint64
 }
 
 // readMem reads VmRSS and VmHWM from /proc/PID/status.
@@ -34,7 +37,7 @@ func parseStatus(b []byte) (ProcMem, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		if !ok || (key != "VmRSS" && key != "VmHWM" && key != "RssAnon" && key != "RssFile") {
 			continue
 		}
 		f := strings.Fields(val)
@@ -45,12 +48,18 @@ func parseStatus(b []byte) (ProcMem, error) {
 		if err != nil {
 			return ProcMem{}, fmt.Errorf("status: %s: %w", key, err)
 		}
-		if key == "VmRSS" {
+		switch key {
+		case "VmRSS":
 			m.RSS = kb * 1024
-		} else {
+			found++
+		case "VmHWM":
 			m.Peak = kb * 1024
+			found++
+		case "RssAnon":
+			m.Anon = kb * 1024
+		case "RssFile":
+			m.File = kb * 1024
 		}
-		found++
 	}
 	if found != 2 {
 		return ProcMem{}, fmt.Errorf("status: VmRSS or VmHWM missing")

@@ -51,3 +51,24 @@ func TestUpdateDocsKeepsHandWrittenText(t *testing.T) {
 	require.True(t, strings.HasPrefix(s, "# B\n\nintro\n\n"+docsBegin))
 	require.True(t, strings.HasSuffix(s, docsEnd+"\n\n## Findings\n\nmine\n"))
 }
+
+// TestNotApplicableAndWindow: a scenario that does not apply to a system shows "n/a" with
+// the reason below the table (not "–", which means not measured), and the window row shows
+// its text and no ratio.
+func TestNotApplicableAndWindow(t *testing.T) {
+	r := testResults()
+	r.Systems = append(r.Systems, &System{Name: "vm", VictoriaMetrics: "v", VMAlert: "va", Alertmanager: "a"})
+	r.set("storm", "time to all delivered", "s", true, "appliance", 5)
+	r.set("storm", "time to all delivered", "s", true, "peer", 6)
+	r.notApplicable("storm", "vm", "same Alertmanager as peer")
+	r.setInfo("ingest 100k @15s", "window (opens after start)", "s", "appliance", 60, "60 (50)")
+	r.setInfo("ingest 100k @15s", "window (opens after start)", "s", "vm", 61, "61 (48)")
+	rows := r.rows()
+	require.Equal(t, []string{"storm", "time to all delivered", "s", "5.00", "6.00", "0.83", "n/a", "–"}, rows[2])
+	require.Equal(t, []string{"ingest 100k @15s", "window (opens after start)", "s", "60 (50)", "–", "–", "61 (48)", "–"}, rows[3])
+	// Not measured (no reason given) stays "–".
+	require.Equal(t, "–", rows[0][6])
+	md := r.Markdown("x.json")
+	require.Contains(t, md, "- vm, storm: same Alertmanager as peer")
+	require.Contains(t, strings.Join(r.Targets(), "\n"), "vs vm: RSS ≤ 1.0× VictoriaMetrics + vmalert + Alertmanager, ingest 100k @15s: not measured")
+}

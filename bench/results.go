@@ -13,17 +13,19 @@ import (
 
 // Results is everything one invocation measured; bench/results/<date>.json holds it.
 type Results struct {
-	Date     string    `json:"date"`
-	Command  string    `json:"command"`
-	Profile  Profile   `json:"profile"`
-	Machine  Machine   `json:"machine"`
-	Systems  []*System `json:"systems"`
-	Figures  []*Figure `json:"figures"`
-	Details  []Detail  `json:"details"`
-	Errors   []string  `json:"errors,omitempty"`
-	Skipped  []string  `json:"skipped,omitempty"`
-	Seconds  float64   `json:"duration_seconds"`
-	Baseline string    `json:"baseline"` // the system the others are compared to
+	Date    string    `json:"date"`
+	Command string    `json:"command"`
+	Profile Profile   `json:"profile"`
+	Machine Machine   `json:"machine"`
+	Systems []*System `json:"systems"`
+	Figures []*Figure `json:"figures"`
+	Details []Detail  `json:"details"`
+	Errors  []string  `json:"errors,omitempty"`
+	// NotApplicable lists the scenarios a system is not measured in, and why.
+	NotApplicable []NotApplicable `json:"not_applicable,omitempty"`
+	Skipped       []string        `json:"skipped,omitempty"`
+	Seconds       float64         `json:"duration_seconds"`
+	Baseline      string          `json:"baseline"` // the system the others are compared to
 }
 
 // Machine describes where the run happened. Load averages at start and end tell whether
@@ -45,6 +47,41 @@ type Figure struct {
 	Unit     string             `json:"unit"`
 	Lower    bool               `json:"lower_is_better"`
 	Values   map[string]float64 `json:"values"`
+	// Info marks a figure that describes the measurement (its window) rather than a
+	// system: no ratio. Text, when set for a system, is shown instead of its value.
+	Info bool              `json:"info,omitempty"`
+	Text map[string]string `json:"text,omitempty"`
+}
+
+// NotApplicable says why a system has no figures in a scenario.
+type NotApplicable struct {
+	Scenario string `json:"scenario"`
+	System   string `json:"system"`
+	Why      string `json:"why"`
+}
+
+func (r *Results) notApplicable(scenario, system, why string) {
+	r.NotApplicable = append(r.NotApplicable, NotApplicable{Scenario: scenario, System: system, Why: why})
+}
+
+func (r *Results) isNotApplicable(scenario, system string) bool {
+	for _, n := range r.NotApplicable {
+		if n.Scenario == scenario && n.System == system {
+			return true
+		}
+	}
+	return false
+}
+
+// setInfo records an Info figure: value v, shown as text.
+func (r *Results) setInfo(scenario, name, unit, system string, v float64, text string) {
+	r.set(scenario, name, unit, true, system, v)
+	f := r.figure(scenario, name)
+	f.Info = true
+	if f.Text == nil {
+		f.Text = map[string]string{}
+	}
+	f.Text[system] = text
 }
 
 // Detail is the raw data behind a scenario's figures for one system.

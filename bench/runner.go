@@ -183,7 +183,7 @@ func (r *runner) ingest(ctx context.Context, sim *simulator, sys *System, run In
 	}
 	var head float64
 	if !waitUntil(ctx, 3*time.Minute, func() bool {
-		head, _ = metricSum(ctx, in.web, "prometheus_tsdb_head_series")
+		head, _ = in.headSeries(ctx)
 		return head >= float64(run.Series)
 	}) {
 		return fmt.Errorf("head holds %.0f series, want %d", head, run.Series)
@@ -193,12 +193,13 @@ func (r *runner) ingest(ctx context.Context, sim *simulator, sys *System, run In
 	if err != nil {
 		return err
 	}
-	s0, err := metricSum(ctx, in.web, "prometheus_tsdb_head_samples_appended_total")
+	s0, err := in.samplesAppended(ctx)
 	if err != nil {
 		return err
 	}
+	opens := u0.At.Sub(in.started)
 	rss := startRSSSampler(ctx, in, time.Second)
-	rules := startRulePoller(ctx, in.web, min(run.Interval/3, 2*time.Second))
+	rules := startRulePoller(ctx, in.rules, min(run.Interval/3, 2*time.Second))
 	if err := sleep(ctx, run.Window); err != nil {
 		return err
 	}
@@ -208,11 +209,11 @@ func (r *runner) ingest(ctx context.Context, sim *simulator, sys *System, run In
 	if err != nil {
 		return err
 	}
-	s1, err := metricSum(ctx, in.web, "prometheus_tsdb_head_samples_appended_total")
+	s1, err := in.samplesAppended(ctx)
 	if err != nil {
 		return err
 	}
-	head, err = metricSum(ctx, in.web, "prometheus_tsdb_head_series")
+	head, err = in.headSeries(ctx)
 	if err != nil {
 		return err
 	}
@@ -226,22 +227,29 @@ func (r *runner) ingest(ctx context.Context, sim *simulator, sys *System, run In
 	set("steady RSS", "MB", steady/mb)
 	set("bytes per series", "B", steady/head)
 	set("CPU per M samples", "s", cpu/(samples/1e6))
-	set("CPU per M samples (peer: Prometheus only)", "s", tsdbCPU/(samples/1e6))
+	set(cpuTSDBFigure, "s", tsdbCPU/(samples/1e6))
 	set("CPU used", "cores", cpu/window)
 	r.res.set(scenario, "samples ingested", "/s", false, sys.Name, samples/window)
+	// Every figure above is over this window: VictoriaMetrics registers new series
+	// expensively at first, so the window opens after the warmup and once every series is
+	// stored, and its place is part of the figure.
+	r.res.setInfo(scenario, "window (opens after start)", "s", sys.Name, window, fmt.Sprintf("%.0f (%.0f)", window, opens.Seconds()))
 
 	data := map[string]any{
-		"ready_seconds":       ready.Seconds(),
-		"window_seconds":      window,
-		"head_series":         head,
-		"samples_appended":    samples,
-		"cpu_seconds":         cpu,
-		"tsdb_cpu_seconds":    tsdbCPU,
-		"rss_samples_bytes":   rssSamples,
-		"peak_rss_bytes":      u1.Mem.Peak,
-		"tsdb_peak_rss_bytes": u1.TSDBMem.Peak,
-		"tsdb_rss_bytes":      u1.TSDBMem.RSS,
-		"rule_poll_errors":    ruleErrs,
+		"ready_seconds":                    ready.Seconds(),
+		"window_seconds":                   window,
+		"head_series":                      head,
+		"samples_appended":                 samples,
+		"cpu_seconds":                      cpu,
+		"tsdb_cpu_seconds":                 tsdbCPU,
+		"rss_samples_bytes":                rssSamples,
+		"peak_rss_bytes":                   u1.Mem.Peak,
+		"tsdb_peak_rss_bytes":              u1.TSDBMem.Peak,
+		"tsdb_rss_bytes":                   u1.TSDBMem.RSS,
+		"tsdb_rss_anon_bytes":              u1.TSDBMem.Anon,
+		"tsdb_rss_file_bytes":              u1.TSDBMem.File,
+		"rule_poll_errors":                 ruleErrs,
+		"window_opens_after_start_seconds": opens.Seconds(),
 	}
 	smm := r.ruleFigures(evals, data)
 	if run.Rules {
@@ -254,6 +262,20 @@ func (r *runner) ingest(ctx context.Context, sim *simulator, sys *System, run In
 		if err := r.queries(ctx, in, sys, run, data); err != nil {
 			return err
 		}
+	}
+	if run.Disk {
+		// After the window, queries included: compaction costs CPU and memory.
+		total, err := in.samplesAppended(ctx)
+		if err != nil {
+			return err
+		}
+		du, err := in.compactedDisk(ctx)
+		if err != nil {
+			return fmt.Errorf("disk: %w", err)
+		}
+		set("bytes on disk per sample", "B", float64(du.Bytes)/total)
+		set("bytes on disk per series", "B", float64(du.Bytes)/head)
+		data["disk_bytes"], data["disk_samples"], data["disk_how"] = du.Bytes, total, du.How
 	}
 	if run.Restart {
 		r.logf("%s: %s: kill -9 with %.0f series in the head", scenario, sys.Name, head)
@@ -410,7 +432,10 @@ func (r *runner) alerts(ctx context.Context, sim *simulator, sys *System) error 
 	r.logf("%s: %s: %s: %.1fs, %d not delivered", "alerts", sys.Name, storm, d.Seconds(), lost)
 
 	// Storm POSTed to the Alertmanager v2 API, one notification per alert.
-	if p.StormAPI > 0 {
+	if p.StormAPI > 0 && sys.IsVM() {
+		name := fmt.Sprintf("alert storm: %s alerts POSTed to the v2 API", count(p.StormAPI))
+		r.res.notApplicable(name, sys.Name, sameAlertmanager(sys, r.opts.Systems))
+	} else if p.StormAPI > 0 {
 		if err := sleep(ctx, 2*time.Second); err != nil {
 			return err
 		}
@@ -424,6 +449,10 @@ func (r *runner) alerts(ctx context.Context, sim *simulator, sys *System) error 
 	data["webhook_bad_requests"] = h.badRequests.Load()
 	return nil
 }
+
+// cpuTSDBFigure is CPU per sample of the process holding the TSDB alone: the appliance,
+// Prometheus, VictoriaMetrics (issue 19 compares with Prometheus).
+const cpuTSDBFigure = "CPU per M samples (peer: Prometheus / VictoriaMetrics only)"
 
 // lostFigure counts a storm's alerts not delivered when the harness stopped waiting
 // (Profile.StormTimeout).
@@ -461,6 +490,11 @@ func (r *runner) apiStorm(ctx context.Context, in *instance, sys *System, receiv
 // neither the earlier storms' alerts weigh on it nor it on them.
 func (r *runner) groupedStorm(ctx context.Context, sim *simulator, sys *System) error {
 	p := r.opts.Profile
+	name := fmt.Sprintf("alert storm: %s alerts POSTed to the v2 API, %d groups (group_wait 5s)", count(p.StormAPIGrouped), stormGroups)
+	if sys.IsVM() {
+		r.res.notApplicable(name, sys.Name, sameAlertmanager(sys, r.opts.Systems))
+		return nil
+	}
 	h := r.harness
 	h.reset()
 	in, err := r.startAlertRun(ctx, sim, sys, sys.Name+"-grouped")
@@ -473,7 +507,6 @@ func (r *runner) groupedStorm(ctx context.Context, sim *simulator, sys *System) 
 	if err := sleep(ctx, 3*time.Second); err != nil {
 		return err
 	}
-	name := fmt.Sprintf("alert storm: %s alerts POSTed to the v2 API, %d groups (group_wait 5s)", count(p.StormAPIGrouped), stormGroups)
 	if err := r.apiStorm(ctx, in, sys, receiverGrouped, p.StormAPIGrouped, name, data); err != nil {
 		return err
 	}
@@ -551,3 +584,16 @@ func (r *runner) derive() {
 }
 
 func (r *runner) figure(scenario, name string) *Figure { return r.res.figure(scenario, name) }
+
+// sameAlertmanager says why a storm POSTed to the Alertmanager API is not measured for the
+// VictoriaMetrics stack: the POSTs go straight to its Alertmanager, which is a binary
+// another peer already runs.
+func sameAlertmanager(sys *System, all []*System) string {
+	why := "POSTed straight to the Alertmanager, which in this stack is " + sys.Alertmanager
+	for _, o := range all {
+		if o != sys && o.Alertmanager == sys.Alertmanager {
+			return why + ", the one " + o.Name + " runs: see " + o.Name + "'s figures"
+		}
+	}
+	return why
+}

@@ -32,10 +32,16 @@ func main() {
 	profile := run.Flag("profile", "Sizes: "+strings.Join(profiles, ", ")+".").Default("default").Enum(profiles...)
 	appliance := run.Flag("appliance", "smm-appliance binary.").Default("bin/smm-appliance").String()
 	applianceEnv := run.Flag("appliance.env", "KEY=VALUE added to the appliance's environment (e.g. GOGC=75), to try a tuning against the same peers; repeatable.").Strings()
+	variants := run.Flag("variant", "Another build or tuning of the appliance measured beside it, as NAME=BINARY or NAME=BINARY:KEY=VALUE,KEY=VALUE "+
+		"(e.g. dedupe=bin/smm-appliance-dedupelabels, gogc50=bin/smm-appliance:GOGC=50): a lever measured under the same load as the baseline; repeatable.").Strings()
+	noPeers := run.Flag("no-peers", "Measure the appliance (and its --variant) only.").Bool()
 	simulator := run.Flag("simulator", "smm-simulator binary.").Default("bin/smm-simulator").String()
 	configs := run.Flag("configs", "Shipped configuration directory the benchmark configurations are made from.").Default("configs").String()
 	peers := run.Flag("peer", "A peer as NAME=PROMETHEUS_BINARY,ALERTMANAGER_BINARY; repeatable. Without it: "+
 		"same-lib (bin/peer/prometheus, bin/peer/alertmanager or Debian's) and debian (/usr/bin/prometheus, /usr/bin/prometheus-alertmanager), those present.").
+		Strings()
+	vmPeers := run.Flag("vm-peer", "A VictoriaMetrics peer as NAME=VICTORIA_METRICS_BINARY,VMALERT_BINARY,ALERTMANAGER_BINARY; repeatable. Without it (and without --peer): "+
+		"victoria-metrics (bin/peer/victoria-metrics and bin/peer/vmalert, from make bench-vm, with the same-lib Alertmanager or Debian's), if present.").
 		Strings()
 	resultsDir := run.Flag("results-dir", "Where <date>.json goes.").Default("bench/results").String()
 	docs := run.Flag("docs", "Markdown file whose generated section to rewrite (e.g. docs/benchmarks.md); empty: none.").String()
@@ -68,15 +74,30 @@ func main() {
 		exit(err)
 	case run.FullCommand():
 		systems := []*bench.System{{Name: "appliance", Appliance: *appliance, Env: *applianceEnv}}
-		ps, err := peerSystems(*peers)
-		exit(err)
+		for _, v := range *variants {
+			name, spec, ok := strings.Cut(v, "=")
+			bin, env, _ := strings.Cut(spec, ":")
+			if !ok || name == "" || bin == "" {
+				exit(fmt.Errorf("--variant %q: want NAME=BINARY[:KEY=VALUE,...]", v))
+			}
+			s := &bench.System{Name: name, Appliance: bin, Variant: true}
+			if env != "" {
+				s.Env = strings.Split(env, ",")
+			}
+			systems = append(systems, s)
+		}
+		var ps []*bench.System
+		if !*noPeers {
+			ps, err = peerSystems(*peers, *vmPeers)
+			exit(err)
+		}
 		systems = append(systems, ps...)
-		if len(ps) == 0 {
-			fmt.Fprintln(os.Stderr, "smm-bench: no peer found (install Debian's prometheus and prometheus-alertmanager, or make bench-peer); measuring the appliance alone")
+		if len(ps) == 0 && !*noPeers {
+			fmt.Fprintln(os.Stderr, "smm-bench: no peer found (install Debian's prometheus and prometheus-alertmanager, or make bench-peer bench-vm); measuring the appliance alone")
 		}
 		for _, s := range systems {
-			for _, b := range []string{s.Appliance, s.Prometheus, s.Alertmanager} {
-				if _, err := os.Stat(b); b != "" && err != nil {
+			for _, b := range s.Binaries() {
+				if _, err := os.Stat(b); err != nil {
 					exit(fmt.Errorf("%s: %w", s.Name, err))
 				}
 			}
@@ -136,8 +157,8 @@ func main() {
 	}
 }
 
-// peerSystems parses --peer flags, or finds the peers installed here.
-func peerSystems(flags []string) ([]*bench.System, error) {
+// peerSystems parses --peer and --vm-peer flags, or finds the peers installed here.
+func peerSystems(flags, vmFlags []string) ([]*bench.System, error) {
 	var out []*bench.System
 	for _, f := range flags {
 		name, bins, ok := strings.Cut(f, "=")
@@ -147,7 +168,15 @@ func peerSystems(flags []string) ([]*bench.System, error) {
 		}
 		out = append(out, &bench.System{Name: name, Prometheus: prom, Alertmanager: am})
 	}
-	if len(flags) > 0 {
+	for _, f := range vmFlags {
+		name, bins, ok := strings.Cut(f, "=")
+		b := strings.Split(bins, ",")
+		if !ok || name == "" || len(b) != 3 || b[0] == "" || b[1] == "" || b[2] == "" {
+			return nil, fmt.Errorf("--vm-peer %q: want NAME=VICTORIA_METRICS,VMALERT,ALERTMANAGER", f)
+		}
+		out = append(out, &bench.System{Name: name, VictoriaMetrics: b[0], VMAlert: b[1], Alertmanager: b[2]})
+	}
+	if len(flags)+len(vmFlags) > 0 {
 		return out, nil
 	}
 	const debProm, debAM = "/usr/bin/prometheus", "/usr/bin/prometheus-alertmanager"
@@ -164,6 +193,24 @@ func peerSystems(flags []string) ([]*bench.System, error) {
 	}
 	if exists(debProm) && exists(debAM) {
 		out = append(out, &bench.System{Name: "debian", Prometheus: debProm, Alertmanager: debAM})
+	}
+	// The VictoriaMetrics stack shares the best Alertmanager here: the same-library one,
+	// else Debian's, so that it differs from a Prometheus peer only in what stores and
+	// evaluates.
+	const vm, vmalert = "bin/peer/victoria-metrics", "bin/peer/vmalert"
+	if exists(vm) && exists(vmalert) {
+		s := &bench.System{Name: "victoria-metrics", VictoriaMetrics: vm, VMAlert: vmalert, Alertmanager: "bin/peer/alertmanager"}
+		if !exists(s.Alertmanager) {
+			s.Alertmanager = debAM
+		}
+		// bench/build-victoriametrics.sh says how it got the binaries (go install, or
+		// Debian's package when that failed).
+		if b, err := os.ReadFile(vm + ".note"); err == nil {
+			s.Note = strings.TrimSpace(string(b))
+		}
+		if exists(s.Alertmanager) {
+			out = append(out, s)
+		}
 	}
 	return out, nil
 }
