@@ -65,19 +65,10 @@ type pdEvent struct {
 // (Alertmanager's PagerDuty integration), mapped back through the
 // notification history.
 func (l *AckLinks) pagerDuty(w http.ResponseWriter, r *http.Request) {
-	secret := string(l.Links.Config().PagerDutyWebhookSecret)
-	if secret == "" {
-		http.NotFound(w, r)
-		return
-	}
-	body, err := readBody(w, r, maxWebhookBody)
-	if err != nil {
-		writeAPI(w, statusOf(err), nil, err)
-		return
-	}
-	if err := acklink.VerifyPagerDuty(secret, r.Header.Get("X-PagerDuty-Signature"), body); err != nil {
-		l.Logger.Warn("PagerDuty webhook refused", "component", "acklink", "remote", r.RemoteAddr, "err", err)
-		writeAPI(w, http.StatusUnauthorized, nil, err)
+	body, ok := l.signedBody(w, r, "PagerDuty webhook", string(l.Links.Config().PagerDutyWebhookSecret), func(secret string, body []byte) error {
+		return acklink.VerifyPagerDuty(secret, r.Header.Get("X-PagerDuty-Signature"), body)
+	})
+	if !ok {
 		return
 	}
 	var ev pdEvent
@@ -219,19 +210,10 @@ type slackPayload struct {
 // "snooze <receiver> <fp.fp…>" (links.tmpl's smm.links.slack_value), from a
 // request signed with the app's signing secret.
 func (l *AckLinks) slack(w http.ResponseWriter, r *http.Request) {
-	secret := string(l.Links.Config().SlackSigningSecret)
-	if secret == "" {
-		http.NotFound(w, r)
-		return
-	}
-	body, err := readBody(w, r, maxWebhookBody)
-	if err != nil {
-		writeAPI(w, statusOf(err), nil, err)
-		return
-	}
-	if err := acklink.VerifySlack(secret, r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body, time.Now()); err != nil {
-		l.Logger.Warn("Slack request refused", "component", "acklink", "remote", r.RemoteAddr, "err", err)
-		writeAPI(w, http.StatusUnauthorized, nil, err)
+	body, ok := l.signedBody(w, r, "Slack request", string(l.Links.Config().SlackSigningSecret), func(secret string, body []byte) error {
+		return acklink.VerifySlack(secret, r.Header.Get("X-Slack-Request-Timestamp"), r.Header.Get("X-Slack-Signature"), body, time.Now())
+	})
+	if !ok {
 		return
 	}
 	form, err := url.ParseQuery(string(body))
@@ -295,4 +277,27 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// signedBody reads the body of a webhook signed with secret and checks the
+// signature with verify. It answers for the caller, and returns false,
+// when the webhook is off (no secret: 404, as if it did not exist), the
+// body is too large or unreadable, or the signature is wrong (401: nothing
+// changes).
+func (l *AckLinks) signedBody(w http.ResponseWriter, r *http.Request, what, secret string, verify func(secret string, body []byte) error) ([]byte, bool) {
+	if secret == "" {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	body, err := readBody(w, r, maxWebhookBody)
+	if err != nil {
+		writeAPI(w, statusOf(err), nil, err)
+		return nil, false
+	}
+	if err := verify(secret, body); err != nil {
+		l.Logger.Warn(what+" refused", "component", "acklink", "remote", r.RemoteAddr, "err", err)
+		writeAPI(w, http.StatusUnauthorized, nil, err)
+		return nil, false
+	}
+	return body, true
 }
