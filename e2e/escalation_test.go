@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// page is one alert of one notification the fake pager received.
-type page struct {
+// pagerCall is one alert of one notification the fake pager received.
+type pagerCall struct {
 	receiver, alertname, status, chain, step string
 	at                                       time.Time
 }
@@ -24,7 +24,7 @@ type page struct {
 type pager struct {
 	srv *httptest.Server
 	mu  sync.Mutex
-	got []page
+	got []pagerCall
 }
 
 func newPager(t *testing.T) *pager {
@@ -39,7 +39,7 @@ func newPager(t *testing.T) *pager {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		for _, a := range n.Alerts {
-			p.got = append(p.got, page{
+			p.got = append(p.got, pagerCall{
 				receiver: strings.TrimPrefix(r.URL.Path, "/"), alertname: a.Labels["alertname"], status: a.Status,
 				chain: a.Labels["escalation_chain"], step: a.Labels["escalation_step"], at: now,
 			})
@@ -50,10 +50,10 @@ func newPager(t *testing.T) *pager {
 }
 
 // pages returns the firing pages for alertname, in order.
-func (p *pager) pages(alertname string) []page {
+func (p *pager) pages(alertname string) []pagerCall {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []page
+	var out []pagerCall
 	for _, g := range p.got {
 		if g.alertname == alertname && g.status == "firing" {
 			out = append(out, g)
@@ -118,7 +118,7 @@ func TestEscalationChains(t *testing.T) {
 
 	db := pg.pages("E2EDatabaseDown")
 	require.Len(t, db, 3, "the team's notification and one page per step: %+v", db)
-	require.Equal(t, page{receiver: "team", alertname: "E2EDatabaseDown", status: "firing"}, page{receiver: db[0].receiver, alertname: db[0].alertname, status: db[0].status})
+	require.Equal(t, pagerCall{receiver: "team", alertname: "E2EDatabaseDown", status: "firing"}, pagerCall{receiver: db[0].receiver, alertname: db[0].alertname, status: db[0].status})
 	require.Equal(t, []string{"secondary", "critical-database", "1"}, []string{db[1].receiver, db[1].chain, db[1].step}, "step 1 first, to the secondary")
 	require.Equal(t, []string{"manager", "critical-database", "2"}, []string{db[2].receiver, db[2].chain, db[2].step}, "then step 2, to the manager")
 	// 2 s after the first notification, then 4 s: the steps are about 2 s
