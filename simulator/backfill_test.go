@@ -2,6 +2,8 @@ package simulator
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -70,4 +72,35 @@ func TestBackfill(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Backfill(context.Background(), t.TempDir(), until, time.Minute)
 	require.ErrorContains(t, err, "fixed --listen.base-port")
+}
+
+// TestListenHoldsPorts: Listen binds every job's port before the backfill
+// runs, so a port another process takes meanwhile cannot break the live
+// run afterwards (the backfill has named it in the instance label); Stop
+// without Start releases them, and Start after Listen serves them.
+func TestListenHoldsPorts(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Host = "127.0.0.1"
+	opts.BasePort = 0 // ephemeral ports: 9101-9111 belong to the demo
+	opts.ControlAddress = ""
+	s, err := New(opts, promslog.NewNopLogger())
+	require.NoError(t, err)
+	require.NoError(t, s.Listen())
+	addr := s.endpoints[0].ln.Addr().String()
+	_, err = net.Listen("tcp", addr)
+	require.Error(t, err, "the port is held between Listen and Start")
+	require.NoError(t, s.Stop())
+	l, err := net.Listen("tcp", addr)
+	require.NoError(t, err, "Stop without Start releases the ports")
+	require.NoError(t, l.Close())
+
+	s, err = New(opts, promslog.NewNopLogger())
+	require.NoError(t, err)
+	require.NoError(t, s.Listen())
+	require.NoError(t, s.Start())
+	t.Cleanup(func() { require.NoError(t, s.Stop()) })
+	resp, err := http.Get("http://" + s.endpoints[0].ln.Addr().String() + "/metrics")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }

@@ -29,6 +29,7 @@ type Simulator struct {
 	endpoints   []*endpoint             // JobNames order, then the bench targets
 	control     *http.Server
 	controlLn   net.Listener
+	listened    bool // Listen bound the listeners
 	ticks       atomic.Int64
 
 	// mu guards the simulated world. A step holds it throughout, so scenario changes
@@ -116,19 +117,17 @@ func New(opts Options, logger *slog.Logger) (*Simulator, error) {
 	return s, nil
 }
 
-// Start binds every listener and starts serving, ticking and, if enabled, the demo.
+// Listen binds every listener without serving yet, so that a caller can do
+// slow work first (the backfill) holding its ports: a port taken meanwhile
+// fails here, before the work, not after it. Start calls it if it was not.
 // On error nothing is left listening.
-func (s *Simulator) Start() (err error) {
+func (s *Simulator) Listen() (err error) {
+	if s.listened {
+		return nil
+	}
 	defer func() {
 		if err != nil {
-			for _, e := range s.endpoints {
-				if e.ln != nil {
-					_ = e.ln.Close()
-				}
-			}
-			if s.controlLn != nil {
-				_ = s.controlLn.Close()
-			}
+			s.closeListeners()
 		}
 	}()
 	for i, e := range s.endpoints {
@@ -152,7 +151,16 @@ func (s *Simulator) Start() (err error) {
 			ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 		}
 	}
+	s.listened = true
+	return nil
+}
 
+// Start binds every listener (unless Listen did) and starts serving,
+// ticking and, if enabled, the demo. On error nothing is left listening.
+func (s *Simulator) Start() error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	for _, e := range s.endpoints {
@@ -178,6 +186,11 @@ func (s *Simulator) Start() (err error) {
 // before Start, does nothing.
 func (s *Simulator) Stop() error {
 	if s.cancel == nil {
+		// Listened, never started: nothing serves, the ports are held.
+		if s.listened {
+			s.closeListeners()
+			s.listened = false
+		}
 		return nil
 	}
 	s.cancel()
@@ -421,4 +434,17 @@ func (s *Simulator) ActiveScenarios() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// closeListeners closes what Listen bound, for a start that failed or never
+// came.
+func (s *Simulator) closeListeners() {
+	for _, e := range s.endpoints {
+		if e.ln != nil {
+			_ = e.ln.Close()
+		}
+	}
+	if s.controlLn != nil {
+		_ = s.controlLn.Close()
+	}
 }

@@ -118,7 +118,13 @@ func run(opts simulator.Options, logCfg *promslog.Config, out io.Writer) error {
 		return err
 	}
 	if backfill {
+		// The ports first: the backfill names them in the instance label,
+		// and one taken while it runs would fail only afterwards.
+		if err := sim.Listen(); err != nil {
+			return err
+		}
 		if err := runBackfill(sim, opts.Backfill, logger); err != nil {
+			_ = sim.Stop()
 			return err
 		}
 	}
