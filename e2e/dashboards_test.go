@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -60,7 +62,13 @@ func TestDashboards(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(cfg, "rules", filepath.Base(f)), b, 0o644))
 	}
-	a := startAppliance(t, cfg, t.TempDir(), nil)
+	// A dead man's switch that answers: the Watchdog is then delivered
+	// (every other receiver is the log fallback without secrets, which
+	// reaches nobody and is not counted as delivery), so the delivery SLO's
+	// panel has a notification to show.
+	deadMan := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	t.Cleanup(deadMan.Close)
+	a := startAppliance(t, cfg, t.TempDir(), map[string]string{"WATCHDOG_WEBHOOK_URL": deadMan.URL + "/watchdog"})
 	requireConsole(t, a)
 	waitFor(t, 60*time.Second, "every simulator target up", func() bool {
 		r := query(t, a, `count(up{job!="smm-appliance"} == 1)`, time.Time{})
@@ -363,11 +371,12 @@ func checkDashboardURLs(t *testing.T, a *appliance, b *uiBrowser, dashboards map
 			}
 		}
 	}
-	// The Alerts page links each alert to its dashboard: Watchdog's
-	// Dashboard button carries the appliance's expansion and opens its panel.
+	// The Alerts page links each alert to its dashboard: the Watchdog, shown
+	// as the pipeline heartbeat, has a Dashboard button that carries the
+	// appliance's expansion and opens its panel.
 	b.route(t, "#/alerts")
-	b.wait(t, 30*time.Second, "Watchdog's Dashboard button", `[...document.querySelectorAll('.alert-row')].some((r) => r.querySelector('.alertname').textContent === 'Watchdog' && r.querySelector('a.a-dashboard'))`)
-	href := eval[string](t, b, `[...document.querySelectorAll('.alert-row')].find((r) => r.querySelector('.alertname').textContent === 'Watchdog').querySelector('a.a-dashboard').href`)
+	b.wait(t, 30*time.Second, "the heartbeat's Dashboard button", `document.querySelector('#heartbeat a.a-dashboard')`)
+	href := eval[string](t, b, `document.querySelector('#heartbeat a.a-dashboard').href`)
 	require.Equal(t, expanded["Watchdog"], href)
 	states := renderDashboard(t, b, "#"+strings.SplitN(href, "#", 2)[1], len(dashboards["smm-appliance"].Panels)+1)
 	require.Equal(t, "ok", states["Alert Watchdog: vector(1)"], "%v", states)

@@ -404,13 +404,15 @@ export default function alertsPage(ctx) {
       if (logged) cls += ' unknown';
     }
     // Rebuilt only when it changes, like the list (focus on its link stays).
-    const sig = [cls, w.fp, w.labels.alertname, status.textContent, ago(w.startsAt)].join('\n');
+    const dashboard = safeURL(w.annotations.dashboard_url);
+    const sig = [cls, w.fp, w.labels.alertname, status.textContent, ago(w.startsAt), dashboard].join('\n');
     if (heartbeat.dataset.sig === sig) return;
     heartbeat.dataset.sig = sig;
     heartbeat.className = cls;
     fill(heartbeat, h('span', { class: 'hb-dot', 'aria-hidden': 'true' }), h('b', null, 'Pipeline heartbeat'),
       h('a', { href: '#/alerts/' + encodeURIComponent(w.fp) }, w.labels.alertname || 'Watchdog'),
-      h('span', { class: 'muted' }, `firing since ${ago(w.startsAt)}`), '·', status);
+      h('span', { class: 'muted' }, `firing since ${ago(w.startsAt)}`), '·', status,
+      dashboard ? h('a', { class: 'btn small ghost a-dashboard', href: dashboard, title: 'The appliance dashboard, on the heartbeat\'s panel' }, 'Dashboard') : null);
   }
 
   async function loadBeat() {
