@@ -1,16 +1,9 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -82,7 +75,7 @@ func newFakeSlack(t *testing.T, token string) *fakeSlack {
 	f.hooks = hooks.URL
 
 	// The API, as https://slack.com, behind the CONNECT proxy.
-	cert, certPEM := slackCert(t)
+	cert, certPEM := selfSignedCert(t, "slack.com", []string{"slack.com"})
 	f.caFile = filepath.Join(t.TempDir(), "slack-ca.pem")
 	require.NoError(t, os.WriteFile(f.caFile, certPEM, 0o600))
 	tlsSrv := httptest.NewUnstartedServer(api)
@@ -118,29 +111,6 @@ func newFakeSlack(t *testing.T, token string) *fakeSlack {
 	t.Cleanup(proxy.Close)
 	f.proxy = proxy.URL
 	return f
-}
-
-// slackCert is a self-signed certificate for slack.com.
-func slackCert(t *testing.T) (tls.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "slack.com"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    []string{"slack.com"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	require.NoError(t, err)
-	return cert, certPEM
 }
 
 func (f *fakeSlack) reject(w http.ResponseWriter, why string) {

@@ -55,7 +55,7 @@ type sentMail struct {
 
 func newSMTPSink(t *testing.T) *smtpSink {
 	t.Helper()
-	cert, pemBytes := selfSignedCert(t)
+	cert, pemBytes := selfSignedCert(t, "smm-e2e smtp sink", []string{"localhost"}, net.ParseIP("127.0.0.1"))
 	s := &smtpSink{caFile: filepath.Join(t.TempDir(), "smtp-ca.pem")}
 	require.NoError(t, os.WriteFile(s.caFile, pemBytes, 0o600))
 
@@ -173,22 +173,23 @@ func parseMail(raw []byte) (sentMail, error) {
 	}
 }
 
-// selfSignedCert makes a certificate for 127.0.0.1 that is its own CA.
-func selfSignedCert(t *testing.T) (tls.Certificate, []byte) {
+// selfSignedCert makes a server certificate for the given names and
+// addresses that is its own CA, and its PEM for the clients' pool.
+func selfSignedCert(t *testing.T, commonName string, dnsNames []string, ips ...net.IP) (tls.Certificate, []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "smm-e2e smtp sink"},
+		Subject:               pkix.Name{CommonName: commonName},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
+		IPAddresses:           ips,
+		DNSNames:              dnsNames,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	require.NoError(t, err)
