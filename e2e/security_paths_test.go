@@ -130,6 +130,9 @@ func TestSecurityPathsNormalized(t *testing.T) {
 		{w, "/alertmanager/api/v1/status", ""},
 		{am, "/api/v2/status", ""},
 		{am, "/api/v1/status", ""},
+		// Go's profiles (web/pprof.go): the command line and the heap.
+		{w, "/debug/pprof/cmdline", ""},
+		{am, "/debug/pprof/heap", "?debug=1"},
 	}
 	// Every check runs (on a broken build all the holes are listed, not
 	// only the first); the test fails if any did.

@@ -291,6 +291,7 @@ func (s *Server) lifecycle(mux *http.ServeMux) {
 	mux.HandleFunc("POST /-/reload", reload)
 	mux.HandleFunc("PUT /-/reload", reload)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+	debugPprof(mux)
 }
 
 func (s *Server) readyWrap(h http.HandlerFunc) http.HandlerFunc {
