@@ -271,11 +271,13 @@ func New(o Options, logger *slog.Logger) (_ *Appliance, err error) {
 		return st.FirstNotifiedAt, ok
 	}, reg)
 	a.am, err = alertmanager.New(alertmanager.Options{
-		Peer:        a.peer,
-		PeerTimeout: o.ClusterPeerTimeout,
-		DataDir:     filepath.Join(o.StoragePath, alertmanagerDir),
-		Retention:   o.AlertmanagerRetention,
-		ExternalURL: extURL,
+		Peer:          a.peer,
+		PeerTimeout:   o.ClusterPeerTimeout,
+		DataDir:       filepath.Join(o.StoragePath, alertmanagerDir),
+		Retention:     o.AlertmanagerRetention,
+		ExternalURL:   extURL,
+		MaxAlerts:     o.MaxAlerts,
+		MaxAlertBytes: int(o.MaxAlertBytes),
 		// The console exists before the first ApplyConfig starts the
 		// dispatcher, so no attempt can come earlier.
 		// The SLO recorder reads the alert's first notification before the

@@ -63,6 +63,9 @@ type Options struct {
 	// AckLink, if set, gives the log fallback the Acknowledge link of a
 	// notification (the link the real channels carry; acklink).
 	AckLink func(receiver string, fingerprints []string) string
+	// MaxAlerts and MaxAlertBytes bound the alert store (bounds.go); 0
+	// takes DefaultMaxAlerts, DefaultMaxAlertBytes.
+	MaxAlerts, MaxAlertBytes int
 }
 
 // ApplyOptions are the appliance's additions to a configuration.
@@ -188,7 +191,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	nfl.SetBroadcast(func(b []byte) { nflBroadcast(b); am.nflPersist.Mark() })
 
 	am.silencer = silence.NewSilencer(sil, logger, am.recorder)
-	am.bounds = newAlertBounds(am.silencer, reg)
+	am.bounds = newAlertBounds(am.silencer, reg, o.MaxAlerts, o.MaxAlertBytes)
 	alerts, err := mem.NewAlerts(context.Background(), 30*time.Minute, 0, am.bounds, logger.With("component", "alerts"), am.recorder, reg, ff)
 	if err != nil {
 		return nil, fmt.Errorf("create alert store: %w", err)
@@ -221,7 +224,7 @@ func New(o Options, logger *slog.Logger, reg prometheus.Registerer) (*Alertmanag
 	reg.MustRegister(requestDuration)
 	apih, err := api.New(api.Options{
 		RequestDuration: requestDuration,
-		Alerts:          changeTracking{alerts, &am.alertsChanged},
+		Alerts:          admittingAlerts{changeTracking{alerts, &am.alertsChanged}, am.bounds},
 		Silences:        sil,
 		Peer:            peer,
 		Timeout:         time.Minute,

@@ -3,6 +3,7 @@ package alertmanager
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,8 +28,7 @@ func (nopCallback) PostGC(model.Fingerprints)         {}
 // TestAlertStoreBounds: new alerts over the count bound are refused and
 // counted; updates of stored alerts and the appliance's own alerts pass.
 func TestAlertStoreBounds(t *testing.T) {
-	b := newAlertBounds(nopCallback{}, prometheus.NewRegistry())
-	b.maxAlerts = 3
+	b := newAlertBounds(nopCallback{}, prometheus.NewRegistry(), 3, 0)
 	store, err := mem.NewAlerts(context.Background(), time.Hour, 0, b, promslog.NewNopLogger(), eventrecorder.Recorder{}, prometheus.NewRegistry(), featurecontrol.NoopFlags{})
 	require.NoError(t, err)
 	defer store.Close()
@@ -48,4 +48,44 @@ func TestAlertStoreBounds(t *testing.T) {
 	require.NoError(t, store.Put(context.Background(), mk(StorageFullAlert)))
 	_, err = store.Get(mk(StorageFullAlert).Fingerprint())
 	require.NoError(t, err, "the appliance's own alert is never refused")
+}
+
+// TestAlertStoreAdmitsWholeRequests: the API's writes are stored whole or
+// refused whole, so a 200 never covers an alert the store dropped (a 10k
+// POST that straddled the bound lost 51 alerts under a 200).
+func TestAlertStoreAdmitsWholeRequests(t *testing.T) {
+	b := newAlertBounds(nopCallback{}, prometheus.NewRegistry(), 5, 0)
+	store, err := mem.NewAlerts(context.Background(), time.Hour, 0, b, promslog.NewNopLogger(), eventrecorder.Recorder{}, prometheus.NewRegistry(), featurecontrol.NoopFlags{})
+	require.NoError(t, err)
+	defer store.Close()
+	var changed atomic.Bool
+	api := admittingAlerts{changeTracking{store, &changed}, b}
+	now := time.Now()
+	mk := func(names ...string) []*alert.Alert {
+		var out []*alert.Alert
+		for _, n := range names {
+			out = append(out, alert.New(model.Alert{Labels: model.LabelSet{"alertname": model.LabelValue(n)}, StartsAt: now, EndsAt: now.Add(time.Hour)}, now, false))
+		}
+		return out
+	}
+	stored := func() int { n, _ := b.usage(); return n }
+	ctx := context.Background()
+
+	require.NoError(t, api.Put(ctx, mk("A", "B", "C")...))
+	ref := &refusal{}
+	err = api.Put(context.WithValue(ctx, refusalKey{}, ref), mk("A", "D", "E", "F")...)
+	require.ErrorIs(t, err, ErrAlertStoreFull, "3 stored + 3 new > 5")
+	require.ErrorIs(t, ref.err, ErrAlertStoreFull, "the refusal reaches the HTTP layer")
+	require.Equal(t, 3, stored(), "nothing of a refused request is stored")
+	for _, n := range []string{"D", "E", "F"} {
+		_, err := store.Get(mk(n)[0].Fingerprint())
+		require.Error(t, err, "%s was refused with its request", n)
+	}
+
+	require.NoError(t, api.Put(ctx, mk("A", "D", "D", "E")...), "updates and duplicates count once: 3 + 2 = 5")
+	require.Equal(t, 5, stored())
+	require.ErrorIs(t, api.Put(ctx, mk("G")...), ErrAlertStoreFull)
+	require.NoError(t, api.Put(ctx, mk("A", "B")...), "updates pass at the bound")
+	require.NoError(t, api.Put(ctx, mk(StorageFullAlert)...), "the appliance's own alerts pass")
+	require.Equal(t, 2.0, testutil.ToFloat64(b.refused.WithLabelValues("count")))
 }
