@@ -235,7 +235,8 @@ type refusalKey struct{}
 // way nothing of the request is stored.
 func (am *Alertmanager) refuseOverBounds(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/alerts") {
+		// The API's router also serves /alerts/ (trailing slash).
+		if r.Method != http.MethodPost || !strings.HasSuffix(strings.TrimRight(r.URL.Path, "/"), "/alerts") {
 			next.ServeHTTP(w, r)
 			return
 		}
