@@ -152,6 +152,12 @@ func (o *Options) Validate() error {
 	if o.QueryMaxConcurrency < 1 {
 		return fmt.Errorf("--query.max-concurrency must be at least 1")
 	}
+	if o.MaxAlerts < 1 {
+		return fmt.Errorf("--alertmanager.max-alerts must be at least 1, not %d", o.MaxAlerts)
+	}
+	if o.MaxAlertBytes < units.KiB {
+		return fmt.Errorf("--alertmanager.max-alert-bytes must be at least 1KB, not %s", o.MaxAlertBytes)
+	}
 	return nil
 }
 
