@@ -93,7 +93,7 @@ func (o *Options) RegisterFlags(cmd Flagger) {
 	cmd.Flag("alertmanager.max-alerts", "Most alerts the alert store holds, firing or resolved in the last 30 min; a POST of new alerts over it gets 507. Memory: 100k alerts in 100 groups peaked at 529 MB RSS (docs/benchmarks.md).").
 		Default(fmt.Sprint(alertmanager.DefaultMaxAlerts)).IntVar(&o.MaxAlerts)
 	cmd.Flag("alertmanager.max-alert-bytes", "Most bytes of labels and annotations the alert store holds; a POST over it gets 507. Units: B, KB, MB, GB.").
-		Default("32MB").BytesVar(&o.MaxAlertBytes)
+		Default(units.Base2Bytes(alertmanager.DefaultMaxAlertBytes).String()).BytesVar(&o.MaxAlertBytes)
 	cmd.Flag("rules.alert.resend-delay", "Minimum time before a firing alert is re-sent to the Alertmanager pipeline.").
 		Default("1m").SetValue(&o.ResendDelay)
 	cmd.Flag("alertmanager.no-log-fallback", "Drop notifications for receivers whose channels are all disabled (no secret set) instead of logging them.").

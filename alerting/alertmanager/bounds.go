@@ -96,34 +96,39 @@ func (b *alertBounds) usage() (int, int) {
 	return len(b.sizes), b.bytes
 }
 
+// overLocked says which bound n more alerts with size more bytes would
+// cross ("count", "bytes"), and why, or "" if they fit; b.mtx is held.
+// The API's up-front check, a rule's alert and an API request's new alerts
+// are all judged here.
+func (b *alertBounds) overLocked(n, size int) (string, error) {
+	if len(b.sizes)+n > b.maxAlerts {
+		return "count", fmt.Errorf("%w: %d alerts stored + %d new, the bound is %d (--alertmanager.max-alerts)", ErrAlertStoreFull, len(b.sizes), n, b.maxAlerts)
+	}
+	if b.bytes+size > b.maxBytes {
+		return "bytes", fmt.Errorf("%w: %d bytes stored + %d new, the bound is %d (--alertmanager.max-alert-bytes)", ErrAlertStoreFull, b.bytes, size, b.maxBytes)
+	}
+	return "", nil
+}
+
 // full reports whether a request of about n bytes of new alerts would be
 // refused, for the API to refuse it whole and up front.
 func (b *alertBounds) full(n int) error {
 	b.mtx.Lock()
 	defer b.mtx.Unlock()
-	if len(b.sizes) >= b.maxAlerts {
-		return fmt.Errorf("%w: %d alerts, the bound is %d (--alertmanager.max-alerts)", ErrAlertStoreFull, len(b.sizes), b.maxAlerts)
-	}
-	if b.bytes+n > b.maxBytes {
-		return fmt.Errorf("%w: %d bytes stored + %d posted, the bound is %d (--alertmanager.max-alert-bytes)", ErrAlertStoreFull, b.bytes, n, b.maxBytes)
-	}
-	return nil
+	_, err := b.overLocked(1, n)
+	return err
 }
 
 func (b *alertBounds) PreStore(a *alert.Alert, existing bool) error {
 	fp, size := a.Fingerprint(), alertSize(a)
 	b.mtx.Lock()
 	old, known := b.sizes[fp]
-	switch {
-	case known || existing || internal(a):
-	case len(b.sizes) >= b.maxAlerts:
-		b.mtx.Unlock()
-		b.refused.WithLabelValues("count").Inc()
-		return fmt.Errorf("%w: %d alerts, the bound is %d (--alertmanager.max-alerts)", ErrAlertStoreFull, len(b.sizes), b.maxAlerts)
-	case b.bytes+size > b.maxBytes:
-		b.mtx.Unlock()
-		b.refused.WithLabelValues("bytes").Inc()
-		return fmt.Errorf("%w: %d bytes stored + %d, the bound is %d (--alertmanager.max-alert-bytes)", ErrAlertStoreFull, b.bytes, size, b.maxBytes)
+	if !known && !existing && !internal(a) {
+		if bound, err := b.overLocked(1, size); err != nil {
+			b.mtx.Unlock()
+			b.refused.WithLabelValues(bound).Inc()
+			return err
+		}
 	}
 	b.sizes[fp] = size
 	b.bytes += size - old
@@ -169,13 +174,9 @@ func (b *alertBounds) reserve(alerts []*alert.Alert) ([]model.Fingerprint, error
 		added[fp] = n
 		bytes += n
 	}
-	if len(b.sizes)+len(added) > b.maxAlerts {
-		b.refused.WithLabelValues("count").Inc()
-		return nil, fmt.Errorf("%w: %d alerts stored + %d new, the bound is %d (--alertmanager.max-alerts)", ErrAlertStoreFull, len(b.sizes), len(added), b.maxAlerts)
-	}
-	if b.bytes+bytes > b.maxBytes {
-		b.refused.WithLabelValues("bytes").Inc()
-		return nil, fmt.Errorf("%w: %d bytes stored + %d new, the bound is %d (--alertmanager.max-alert-bytes)", ErrAlertStoreFull, b.bytes, bytes, b.maxBytes)
+	if bound, err := b.overLocked(len(added), bytes); err != nil {
+		b.refused.WithLabelValues(bound).Inc()
+		return nil, err
 	}
 	fps := make([]model.Fingerprint, 0, len(added))
 	for fp, n := range added {
