@@ -3,6 +3,7 @@ package alertmanager
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,4 +89,49 @@ func TestAlertStoreAdmitsWholeRequests(t *testing.T) {
 	require.NoError(t, api.Put(ctx, mk("A", "B")...), "updates pass at the bound")
 	require.NoError(t, api.Put(ctx, mk(StorageFullAlert)...), "the appliance's own alerts pass")
 	require.Equal(t, 2.0, testutil.ToFloat64(b.refused.WithLabelValues("count")))
+}
+
+// TestAlertStoreAdmitsConcurrentRequests: requests racing for the last room
+// are each stored whole or refused whole, and together never pass the bound.
+func TestAlertStoreAdmitsConcurrentRequests(t *testing.T) {
+	const bound, requests, perRequest = 100, 40, 7
+	b := newAlertBounds(nopCallback{}, prometheus.NewRegistry(), bound, 0)
+	store, err := mem.NewAlerts(context.Background(), time.Hour, 0, b, promslog.NewNopLogger(), eventrecorder.Recorder{}, prometheus.NewRegistry(), featurecontrol.NoopFlags{})
+	require.NoError(t, err)
+	defer store.Close()
+	var changed atomic.Bool
+	api := admittingAlerts{changeTracking{store, &changed}, b}
+	now := time.Now()
+	batch := func(r int) []*alert.Alert {
+		var out []*alert.Alert
+		for i := range perRequest {
+			out = append(out, alert.New(model.Alert{Labels: model.LabelSet{"alertname": "Race", "r": model.LabelValue(fmt.Sprint(r)), "i": model.LabelValue(fmt.Sprint(i))}, StartsAt: now, EndsAt: now.Add(time.Hour)}, now, false))
+		}
+		return out
+	}
+	errs := make([]error, requests)
+	var wg sync.WaitGroup
+	for r := range requests {
+		wg.Go(func() { errs[r] = api.Put(context.Background(), batch(r)...) })
+	}
+	wg.Wait()
+	accepted := 0
+	for r, err := range errs {
+		kept := 0
+		for _, a := range batch(r) {
+			if _, err := store.Get(a.Fingerprint()); err == nil {
+				kept++
+			}
+		}
+		if err == nil {
+			require.Equal(t, perRequest, kept, "request %d was accepted whole", r)
+			accepted++
+		} else {
+			require.ErrorIs(t, err, ErrAlertStoreFull)
+			require.Zero(t, kept, "request %d was refused whole", r)
+		}
+	}
+	n, _ := b.usage()
+	require.Equal(t, bound/perRequest, accepted, "as many requests as fit, no more")
+	require.Equal(t, accepted*perRequest, n)
 }
